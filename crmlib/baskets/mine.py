@@ -1,0 +1,489 @@
+"""Frequent itemsets: one DataFrame-in, DataFrame-out API over three engines.
+
+``frequent_itemsets`` returns what mlxtend's ``apriori`` / ``fpgrowth`` return (columns ``support``
+and ``itemsets`` of frozensets) and the same values: support is ``count / n_transactions`` and an
+itemset is kept when that fraction is ``>= min_support``, exactly as mlxtend compares.
+
+Engines
+-------
+``'vertical'``
+    crmlib's own miner on numpy / scipy.sparse: depth-first over conditional databases (the rows
+    holding a prefix). On a large sparse database all pair counts of a node come from one sparse
+    product ``D.T @ D``; once a database is small or dense it becomes column bitsets and pair
+    counts are popcounts of ANDed words. No Python loop per transaction or per candidate.
+``'pyfim'``
+    Christian Borgelt's compiled FP-growth (PyPI ``pyfim``, ``import fim``). If it is not
+    installed, the call falls back to ``'mlxtend'`` with a one-line warning.
+``'mlxtend'``
+    The reference: mlxtend's ``apriori`` on a sparse one-hot frame. Slow and memory-hungry on
+    large data; used to prove the others exact.
+``'auto'`` (default)
+    ``'vertical'``; on dense data, where the search needs more than 20,000 conditional
+    databases and the per-node overhead of a Python-driven search dominates, it hands over to
+    ``'pyfim'`` when that is installed (the partial work, at most a second or so, is dropped).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._validation import check_interval, check_one_of
+from ..errors import ParameterError
+from .encode import Baskets, _onehot_matrix
+
+__all__ = ["ENGINES", "EmptyResultWarning", "EngineFallbackWarning", "frequent_itemsets"]
+
+#: Mining engines ``frequent_itemsets`` accepts.
+ENGINES = ("auto", "vertical", "pyfim", "mlxtend")
+
+_WHERE = "baskets.frequent_itemsets"
+_BITSET_CELLS = 4_000_000  # a conditional database this small (rows x items) becomes bitsets ...
+_BITSET_DENSITY = 1 / 16  # ... and so does a denser one up to 64x that size
+_BITSET_BLOCK = 4_000_000  # words per block when ANDing bitset columns pairwise
+_PAIR_BLOCK = 8_000_000  # pair keys per block when counting pairs row by row
+_PAIR_BINS = 16_000_000  # count pairs with bincount up to this many (n_items ** 2) bins
+_AUTO_NODE_BUDGET = 20_000  # 'auto' hands over to pyfim when the search needs more nodes
+
+
+class _HandOver(Exception):
+    """The vertical search is too bushy (dense data): let the compiled engine do it."""
+
+
+class EmptyResultWarning(UserWarning):
+    """Mining found nothing at the given thresholds (the result is an empty, well-formed frame)."""
+
+
+class EngineFallbackWarning(UserWarning):
+    """The requested compiled engine is not installed; another engine was used."""
+
+
+@dataclass
+class ItemsetTable:
+    """Frequent itemsets as integer codes, grouped by size (internal, shared with ``rules``).
+
+    ``codes[k]`` is an (n_k, k) int array of item columns, ascending within a row and rows in
+    lexicographic order; ``counts[k]`` the number of transactions holding each itemset.
+    """
+
+    codes: dict[int, np.ndarray]
+    counts: dict[int, np.ndarray]
+    n_transactions: int
+    items: pd.Index
+    engine: str = "vertical"
+    info: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(sum(len(c) for c in self.counts.values()))
+
+    def to_frame(self, *, use_colnames: bool = True) -> pd.DataFrame:
+        """mlxtend's layout: ``support`` (float64) and ``itemsets`` (frozenset), by size."""
+        labels = np.asarray(self.items, dtype=object) if use_colnames else None
+        supports, sets = [], []
+        n = float(self.n_transactions)
+        for k in sorted(self.codes):
+            codes = self.codes[k]
+            if not len(codes):
+                continue
+            values = labels[codes] if use_colnames else codes
+            sets.extend(frozenset(row) for row in values.tolist())
+            supports.append(self.counts[k] / n)
+        support = np.concatenate(supports) if supports else np.empty(0, dtype=float)
+        df = pd.DataFrame({"support": support, "itemsets": pd.Series(sets, dtype=object)})
+        df.attrs.update(n_transactions=self.n_transactions, engine=self.engine, **self.info)
+        return df
+
+    @classmethod
+    def from_frame(cls, itemsets: pd.DataFrame, n_transactions: int, *, where: str) -> ItemsetTable:
+        """Codes from a ``support`` / ``itemsets`` frame (supports -> counts via n_transactions)."""
+        sets = list(itemsets["itemsets"])
+        flat = [x for s in sets for x in s]
+        try:
+            labels = sorted(set(flat))
+        except TypeError:
+            labels = sorted(set(flat), key=str)
+        index = pd.Index(labels, dtype=object)
+        lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        if (lengths == 0).any():
+            raise ParameterError(f"{where}: 'itemsets' holds an empty itemset.", name="itemsets")
+        flat_codes = index.get_indexer(flat) if flat else np.empty(0, dtype=np.int64)
+        counts_all = np.rint(itemsets["support"].to_numpy(dtype=float) * n_transactions)
+        codes, counts = {}, {}
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        for k in np.unique(lengths):
+            rows = np.flatnonzero(lengths == k)
+            idx = starts[rows][:, None] + np.arange(k)
+            c = np.sort(flat_codes[idx], axis=1)
+            order = np.lexsort(c.T[::-1]) if len(c) else np.empty(0, dtype=np.intp)
+            codes[int(k)] = c[order].astype(np.int64)
+            counts[int(k)] = counts_all[rows][order].astype(np.int64)
+        return cls(codes, counts, int(n_transactions), index, engine="frame")
+
+
+def frequent_itemsets(
+    data,
+    *,
+    min_support: float = 0.01,
+    max_len: int | None = None,
+    engine: str = "auto",
+    use_colnames: bool = True,
+    items=None,
+) -> pd.DataFrame:
+    """Find every itemset whose support reaches ``min_support``.
+
+    Parameters
+    ----------
+    data : Baskets, scipy.sparse matrix or pandas.DataFrame
+        Transactions: :class:`~crmlib.baskets.Baskets`, a 0/1 sparse matrix (transactions x
+        items), or a one-hot DataFrame as mlxtend takes (dense or sparse, values
+        True/False/0/1).
+    min_support : float, default=0.01
+        Minimum fraction of transactions, in (0, 1].
+    max_len : int, optional
+        Longest itemset to return (>= 1); ``None`` means no limit.
+    engine : {'auto', 'vertical', 'pyfim', 'mlxtend'}, default='auto'
+        See the module docstring. All engines return the same itemsets and supports.
+    use_colnames : bool, default=True
+        Itemsets hold item labels (True) or column positions (False). Unlike mlxtend, labels
+        are the default.
+    items : sequence, optional
+        Item labels for a sparse-matrix ``data`` (default: column positions).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``support`` (float64) and ``itemsets`` (frozenset), shortest itemsets first and
+        lexicographic by column within a size. ``attrs`` holds ``n_transactions``, ``engine``
+        (the engine that ran), ``min_support``, ``min_count`` and ``max_len``. An empty result
+        keeps both columns and comes with an :class:`EmptyResultWarning` saying how far off the
+        threshold was.
+
+    Raises
+    ------
+    ParameterError
+        ``min_support`` outside (0, 1], ``max_len`` < 1, an unknown ``engine``, or one-hot
+        values other than True/False/0/1.
+
+    Examples
+    --------
+    >>> from crmlib.baskets import Baskets
+    >>> b = Baskets.from_transactions([["beer", "diapers"], ["beer", "diapers", "milk"], ["milk"]])
+    >>> frequent_itemsets(b, min_support=0.6)
+       support          itemsets
+    0 0.666667            (beer)
+    1 0.666667         (diapers)
+    2 0.666667            (milk)
+    3 0.666667   (beer, diapers)
+    """
+    table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
+                 where=_WHERE)
+    return table.to_frame(use_colnames=use_colnames)
+
+
+def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_WHERE
+         ) -> ItemsetTable:
+    """Validate, pick the engine and mine; returns the internal :class:`ItemsetTable`."""
+    check_interval(min_support, 0, 1, name="min_support", where=where, closed="right")
+    if max_len is not None:
+        check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
+    check_one_of(engine, ENGINES, name="engine", where=where)
+    matrix, labels = _as_matrix(data, items=items, where=where)
+    n = matrix.shape[0]
+    if n == 0:
+        table = ItemsetTable({}, {}, 0, labels, engine=engine)
+        _warn_empty(table, min_support, 0, matrix, where)
+        return table
+    min_count = _min_count(min_support, n)
+
+    ran = engine
+    if engine == "pyfim" and _fim() is None:
+        warnings.warn(f"{where}: engine 'pyfim' is not installed (pip install pyfim); "
+                      "falling back to 'mlxtend'.", EngineFallbackWarning, stacklevel=3)
+        ran = "mlxtend"
+    if ran == "auto":
+        ran = "vertical"
+    if ran == "vertical":
+        codes, counts = _mine_vertical(matrix, min_count, max_len,
+                                       hand_over=engine == "auto" and _fim() is not None)
+        if codes is None:  # dense data: 'auto' hands over to pyfim
+            ran = "pyfim"
+    if ran == "pyfim":
+        codes, counts = _mine_pyfim(matrix, min_count, max_len)
+    elif ran == "mlxtend":
+        codes, counts = _mine_mlxtend(matrix, min_support, max_len)
+    codes, counts = _canonical(codes, counts)
+    table = ItemsetTable(codes, counts, n, labels, engine=ran,
+                         info={"min_support": min_support, "min_count": min_count,
+                               "max_len": max_len})
+    if not len(table):
+        _warn_empty(table, min_support, min_count, matrix, where)
+    return table
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+def _as_matrix(data, *, items, where):
+    if isinstance(data, Baskets):
+        return data.matrix, data.items
+    if sp.issparse(data):
+        m = sp.csr_matrix(data)
+        m.eliminate_zeros()
+        if m.nnz and not np.all(m.data == 1):
+            bad = m.data[m.data != 1][0]
+            raise ParameterError(f"{where}: one-hot values must be True, False, 0 or 1; "
+                                 f"found {bad!r}.", name="data")
+        m = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
+        m.sort_indices()
+        labels = pd.Index(items if items is not None else range(m.shape[1]))
+        if len(labels) != m.shape[1]:
+            raise ParameterError(f"{where}: 'items' has {len(labels)} labels for "
+                                 f"{m.shape[1]} columns.", name="items")
+        return m, labels
+    if isinstance(data, pd.DataFrame):
+        m = _onehot_matrix(data, where=where)
+        m.sort_indices()
+        return m, pd.Index(data.columns)
+    raise ParameterError(f"{where}: 'data' must be Baskets, a scipy.sparse matrix or a one-hot "
+                         f"DataFrame; got {type(data).__name__}.", name="data")
+
+
+def _min_count(min_support: float, n: int) -> int:
+    """Smallest count c with c / n >= min_support in float64, the comparison mlxtend makes."""
+    c = int(np.ceil(min_support * n))
+    while c > 1 and (c - 1) / float(n) >= min_support:
+        c -= 1
+    while c / float(n) < min_support:
+        c += 1
+    return max(c, 1)
+
+
+def _warn_empty(table, min_support, min_count, matrix, where):
+    counts = np.bincount(matrix.indices, minlength=matrix.shape[1]) if matrix.nnz else []
+    best = (max(counts) / matrix.shape[0]) if len(counts) and matrix.shape[0] else 0.0
+    reason = (f"no itemset reaches min_support={min_support} (the most frequent item has "
+              f"support {best:.4g}); lower min_support")
+    table.info["empty_reason"] = reason
+    warnings.warn(f"{where}: {reason}.", EmptyResultWarning, stacklevel=4)
+
+
+def _canonical(codes: dict, counts: dict):
+    """Sort items within each itemset and itemsets lexicographically, per size."""
+    out_codes, out_counts = {}, {}
+    for k in sorted(codes):
+        c = np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1, k) for x in codes[k]])
+        n = np.concatenate([np.asarray(x, dtype=np.int64).ravel() for x in counts[k]])
+        if not len(c):
+            continue
+        c = np.sort(c, axis=1)
+        order = np.lexsort(c.T[::-1])
+        out_codes[k], out_counts[k] = c[order], n[order]
+    return out_codes, out_counts
+
+
+# -- engine: vertical (numpy / scipy.sparse) -----------------------------------------------------
+
+def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
+    """D[rows][:, cols] (cols ascending), keeping only rows with at least two items."""
+    sub = D[rows] if rows is not None else D
+    lookup = np.full(D.shape[1], -1, dtype=np.int64)
+    lookup[cols] = np.arange(len(cols))
+    new = lookup[sub.indices]
+    keep = new >= 0
+    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+    per_row = np.bincount(row_of[keep], minlength=sub.shape[0])
+    good = per_row >= 2
+    keep &= good[row_of]
+    indptr = np.concatenate([[0], np.cumsum(per_row[good])])
+    return sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int32), new[keep], indptr),
+                         shape=(int(good.sum()), len(cols)))
+
+
+def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False):
+    """Depth-first over conditional databases; pair counts of a node from one product D.T @ D."""
+    limit = max_len if max_len is not None else np.inf
+    item_counts = np.bincount(X.indices, minlength=X.shape[1])
+    freq = np.flatnonzero(item_counts >= min_count)
+    codes = {1: [freq[:, None]]}
+    counts = {1: [item_counts[freq]]}
+    if limit < 2 or len(freq) < 2:
+        return codes, counts
+    # rarest items first: a prefix's conditional database is then as small as it gets
+    order = freq[np.argsort(item_counts[freq], kind="stable")]
+    root = _select(X, None, order)
+    state = {"codes": codes, "counts": counts, "limit": limit, "min": min_count, "nodes": 0,
+             "budget": _AUTO_NODE_BUDGET if hand_over else np.inf}
+    try:
+        _node(state, (), root, order)
+    except _HandOver:
+        return None, None
+    return codes, counts
+
+
+def _pairs_sparse(D: sp.csr_matrix, min_count: int):
+    """Frequent pairs of a CSR database, counted from the pairs inside each row.
+
+    Rows are grouped by length L, so each group is an (n_L, L) matrix whose L(L-1)/2 column
+    pairs are keyed ``low * n_cols + high`` and counted with ``bincount`` (or ``unique`` when
+    n_cols**2 is large). The work is proportional to the number of pairs in the data.
+    """
+    c = D.shape[1]
+    lengths = np.diff(D.indptr)
+    use_bincount = c * c <= _PAIR_BINS
+    total = np.zeros(c * c if use_bincount else 0, dtype=np.int64)
+    pending, size = [], 0
+
+    def flush():
+        nonlocal pending, size, total
+        if pending and use_bincount:
+            total += np.bincount(np.concatenate(pending), minlength=c * c)
+            pending, size = [], 0
+
+    for L in np.unique(lengths[lengths >= 2]):
+        rows = np.flatnonzero(lengths == L)
+        ii, jj = np.triu_indices(int(L), 1)
+        step = max(1, _PAIR_BLOCK // len(ii))
+        for lo in range(0, len(rows), step):
+            r = rows[lo:lo + step]
+            cells = D.indices[D.indptr[r][:, None] + np.arange(L)].astype(np.int64)
+            left, right = cells[:, ii], cells[:, jj]
+            pending.append((np.minimum(left, right) * c + np.maximum(left, right)).ravel())
+            size += pending[-1].size
+            if size >= _PAIR_BLOCK:
+                flush()
+    if use_bincount:
+        flush()
+        keys = np.flatnonzero(total >= min_count)
+        counts = total[keys]
+    elif pending:
+        keys, counts = np.unique(np.concatenate(pending), return_counts=True)
+        keep = counts >= min_count
+        keys, counts = keys[keep], counts[keep].astype(np.int64)
+    else:
+        keys = counts = np.empty(0, dtype=np.int64)
+    return keys // c, keys % c, counts
+
+
+def _to_bits(D: sp.csr_matrix) -> np.ndarray:
+    """Column bitsets of a CSR 0/1 matrix: (n_cols, ceil(n_rows / 64)) uint64."""
+    n_rows, n_cols = D.shape
+    words = max(1, -(-n_rows // 64))
+    row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(D.indptr))
+    flat = D.indices.astype(np.int64) * words + (row_of >> 6)
+    bits = np.left_shift(np.uint64(1), (row_of & 63).astype(np.uint64))
+    B = np.zeros(n_cols * words, dtype=np.uint64)
+    np.bitwise_or.at(B, flat, bits)
+    return B.reshape(n_cols, words)
+
+
+def _pairs_bits(B: np.ndarray, min_count: int):
+    """Frequent pairs of bitset columns: popcount of every pairwise AND (in row blocks)."""
+    c, w = B.shape
+    G = np.empty((c, c), dtype=np.int64)
+    step = max(1, _BITSET_BLOCK // max(1, c * w))
+    for lo in range(0, c, step):
+        hi = min(c, lo + step)
+        G[lo:hi] = np.bitwise_count(B[lo:hi, None, :] & B[None, :, :]).sum(axis=2, dtype=np.int64)
+    a, b = np.nonzero(np.triu(G >= min_count, 1))
+    return a, b, G[a, b]
+
+
+def _node(state, prefix: tuple, D, cols: np.ndarray) -> None:
+    """Emit prefix + every frequent pair of D's columns, then recurse into each first item.
+
+    ``D`` is the conditional database of ``prefix``: a CSR matrix (rows = transactions holding
+    the prefix and at least two candidate items) or, once small or dense, column bitsets.
+    """
+    if sp.issparse(D):
+        if D.shape[0] < state["min"]:
+            return
+        cells = D.shape[0] * D.shape[1]
+        if cells <= _BITSET_CELLS or (D.nnz >= cells * _BITSET_DENSITY
+                                      and cells <= 64 * _BITSET_CELLS):
+            D = _to_bits(D)
+    state["nodes"] += 1
+    if state["nodes"] > state["budget"]:
+        raise _HandOver
+    bits = not sp.issparse(D)
+    pairs = _pairs_bits(D, state["min"]) if bits else _pairs_sparse(D, state["min"])
+    _expand(state, prefix, D, cols, pairs, bits=bits)
+
+
+def _expand(state, prefix, D, cols, pairs, *, bits: bool) -> None:
+    a, b, c = pairs
+    if not len(a):
+        return
+    depth = len(prefix) + 2
+    block = np.empty((len(a), depth), dtype=np.int64)
+    block[:, : len(prefix)] = prefix
+    block[:, -2] = cols[a]
+    block[:, -1] = cols[b]
+    state["codes"].setdefault(depth, []).append(block)
+    state["counts"].setdefault(depth, []).append(c)
+    if depth + 1 > state["limit"]:
+        return
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    ends = np.r_[starts[1:], len(a)]
+    Dc = None if bits else D.tocsc()
+    for s, e in zip(starts, ends):
+        if e - s < 2:
+            continue
+        first = a[s]
+        partners = b[s:e]
+        if bits:
+            words = D[first]
+            live = np.flatnonzero(words)
+            if len(live) * 2 < len(words):
+                sub = D[partners][:, live] & words[live]
+            else:
+                sub = D[partners] & words
+        else:
+            rows = Dc.indices[Dc.indptr[first]:Dc.indptr[first + 1]]
+            sub = _select(D, rows, partners)
+        _node(state, prefix + (int(cols[first]),), sub, cols[partners])
+
+
+# -- engine: pyfim -------------------------------------------------------------------------------
+
+def _fim():
+    try:
+        import fim  # noqa: PLC0415  (optional compiled engine)
+    except ImportError:
+        return None
+    return fim
+
+
+def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len):
+    fim = _fim()
+    indices = X.indices.tolist()
+    bounds = X.indptr.tolist()
+    tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:]) if e > s]
+    kwargs = {} if max_len is None else {"zmax": int(max_len)}
+    found = fim.fpgrowth(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
+    codes, counts = {}, {}
+    for itemset, count in found:
+        k = len(itemset)
+        codes.setdefault(k, []).append(itemset)
+        counts.setdefault(k, []).append(count)
+    return ({k: [np.asarray(v, dtype=np.int64).reshape(-1, k)] for k, v in codes.items()},
+            {k: [np.asarray(v, dtype=np.int64)] for k, v in counts.items()})
+
+
+# -- engine: mlxtend (reference) -----------------------------------------------------------------
+
+def _mine_mlxtend(X: sp.csr_matrix, min_support: float, max_len):
+    from mlxtend.frequent_patterns import apriori  # noqa: PLC0415  (heavy import, on demand)
+
+    frame = pd.DataFrame.sparse.from_spmatrix(X.astype(bool))
+    found = apriori(frame, min_support=min_support, use_colnames=False, max_len=max_len)
+    n = float(X.shape[0])
+    codes, counts = {}, {}
+    for support, itemset in zip(found["support"], found["itemsets"]):
+        k = len(itemset)
+        codes.setdefault(k, []).append(sorted(int(i) for i in itemset))
+        counts.setdefault(k, []).append(int(round(support * n)))
+    return ({k: [np.asarray(v, dtype=np.int64).reshape(-1, k)] for k, v in codes.items()},
+            {k: [np.asarray(v, dtype=np.int64)] for k, v in counts.items()})
