@@ -1,15 +1,30 @@
 """Association-rule mining on baskets (orders): encode, mine, rules, prune, compare, cross-sell.
 
->>> from crmlib.baskets import Baskets, mine_rules
+>>> from crmlib.baskets import Baskets, mine_rules, readable
 >>> b = Baskets.from_transactions([["beer", "diapers"], ["beer", "diapers"], ["milk"]])
->>> mine_rules(b, min_support=0.5)[["antecedents", "consequents", "lift"]]
-  antecedents consequents  lift
-0      (beer)   (diapers)   1.5
-1   (diapers)      (beer)   1.5
+>>> readable(mine_rules(b, min_support=0.5))[["if bought", "then also", "lift"]]
+  if bought then also  lift
+0   diapers      beer   1.5
+1      beer   diapers   1.5
 """
 
+from .compare import lift_by, lift_contrast
+from .crosssell import recommend
 from .encode import FILTERS, LEVELS, WEEKDAYS, Baskets, make_baskets
-from .mine import ENGINES, EmptyResultWarning, EngineFallbackWarning, frequent_itemsets
+from .mine import (
+    ENGINES,
+    ITEMSET_KINDS,
+    EmptyResultWarning,
+    EngineFallbackWarning,
+    frequent_itemsets,
+)
+from .prune import (
+    closed_itemsets,
+    is_redundant,
+    maximal_itemsets,
+    prune_redundant,
+    select_itemsets,
+)
 from .rules import (
     CORRECTIONS,
     MEASURES,
@@ -26,6 +41,7 @@ __all__ = [
     "CORRECTIONS",
     "ENGINES",
     "FILTERS",
+    "ITEMSET_KINDS",
     "LEVELS",
     "MEASURES",
     "RULE_COLUMNS",
@@ -36,9 +52,17 @@ __all__ = [
     "RulesCappedWarning",
     "adjust_pvalues",
     "association_rules",
+    "closed_itemsets",
     "frequent_itemsets",
+    "is_redundant",
+    "lift_by",
+    "lift_contrast",
     "make_baskets",
+    "maximal_itemsets",
     "mine_rules",
+    "prune_redundant",
     "readable",
+    "recommend",
+    "select_itemsets",
     "significant",
 ]

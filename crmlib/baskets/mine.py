@@ -36,10 +36,12 @@ from .._validation import check_interval, check_one_of
 from ..errors import ParameterError
 from .encode import Baskets, _onehot_matrix
 
-__all__ = ["ENGINES", "EmptyResultWarning", "EngineFallbackWarning", "frequent_itemsets"]
+__all__ = ["ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning", "frequent_itemsets"]
 
 #: Mining engines ``frequent_itemsets`` accepts.
 ENGINES = ("auto", "vertical", "pyfim", "mlxtend")
+#: Which frequent itemsets to return: all of them, the closed or the maximal ones.
+ITEMSET_KINDS = ("all", "closed", "maximal")
 
 _WHERE = "baskets.frequent_itemsets"
 _BITSET_CELLS = 4_000_000  # a conditional database this small (rows x items) becomes bitsets ...
@@ -98,8 +100,13 @@ class ItemsetTable:
         return df
 
     @classmethod
-    def from_frame(cls, itemsets: pd.DataFrame, n_transactions: int, *, where: str) -> ItemsetTable:
-        """Codes from a ``support`` / ``itemsets`` frame (supports -> counts via n_transactions)."""
+    def from_frame(cls, itemsets: pd.DataFrame, n_transactions: int | None, *, where: str
+                   ) -> ItemsetTable:
+        """Codes from a ``support`` / ``itemsets`` frame (supports -> counts via n_transactions).
+
+        Without ``n_transactions`` the "counts" are the ranks of the distinct support values:
+        enough to compare supports (closed itemsets), not to compute measures.
+        """
         sets = list(itemsets["itemsets"])
         flat = [x for s in sets for x in s]
         try:
@@ -111,7 +118,11 @@ class ItemsetTable:
         if (lengths == 0).any():
             raise ParameterError(f"{where}: 'itemsets' holds an empty itemset.", name="itemsets")
         flat_codes = index.get_indexer(flat) if flat else np.empty(0, dtype=np.int64)
-        counts_all = np.rint(itemsets["support"].to_numpy(dtype=float) * n_transactions)
+        support = itemsets["support"].to_numpy(dtype=float)
+        if n_transactions is None:
+            counts_all = np.unique(support, return_inverse=True)[1]
+        else:
+            counts_all = np.rint(support * n_transactions)
         codes, counts = {}, {}
         starts = np.concatenate([[0], np.cumsum(lengths)])
         for k in np.unique(lengths):
@@ -121,7 +132,7 @@ class ItemsetTable:
             order = np.lexsort(c.T[::-1]) if len(c) else np.empty(0, dtype=np.intp)
             codes[int(k)] = c[order].astype(np.int64)
             counts[int(k)] = counts_all[rows][order].astype(np.int64)
-        return cls(codes, counts, int(n_transactions), index, engine="frame")
+        return cls(codes, counts, int(n_transactions or 0), index, engine="frame")
 
 
 def frequent_itemsets(
@@ -132,6 +143,7 @@ def frequent_itemsets(
     engine: str = "auto",
     use_colnames: bool = True,
     items=None,
+    kind: str = "all",
 ) -> pd.DataFrame:
     """Find every itemset whose support reaches ``min_support``.
 
@@ -152,6 +164,9 @@ def frequent_itemsets(
         are the default.
     items : sequence, optional
         Item labels for a sparse-matrix ``data`` (default: column positions).
+    kind : {'all', 'closed', 'maximal'}, default='all'
+        Return every frequent itemset, or only the closed ones (no superset with the same
+        support) or the maximal ones (no frequent superset). Rules need ``'all'``.
 
     Returns
     -------
@@ -165,22 +180,28 @@ def frequent_itemsets(
     Raises
     ------
     ParameterError
-        ``min_support`` outside (0, 1], ``max_len`` < 1, an unknown ``engine``, or one-hot
-        values other than True/False/0/1.
+        ``min_support`` outside (0, 1], ``max_len`` < 1, an unknown ``engine`` or ``kind``, or
+        one-hot values other than True/False/0/1.
 
     Examples
     --------
     >>> from crmlib.baskets import Baskets
     >>> b = Baskets.from_transactions([["beer", "diapers"], ["beer", "diapers", "milk"], ["milk"]])
-    >>> frequent_itemsets(b, min_support=0.6)
-       support          itemsets
-    0 0.666667            (beer)
-    1 0.666667         (diapers)
-    2 0.666667            (milk)
-    3 0.666667   (beer, diapers)
+    >>> found = frequent_itemsets(b, min_support=0.6)
+    >>> found.assign(itemsets=found["itemsets"].map(sorted))
+        support         itemsets
+    0  0.666667           [beer]
+    1  0.666667        [diapers]
+    2  0.666667           [milk]
+    3  0.666667  [beer, diapers]
     """
+    check_one_of(kind, ITEMSET_KINDS, name="kind", where=_WHERE)
     table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
                  where=_WHERE)
+    if kind != "all":
+        from .prune import filter_table  # noqa: PLC0415  (prune builds on rules, which builds on us)
+
+        table = filter_table(table, kind)
     return table.to_frame(use_colnames=use_colnames)
 
 
@@ -461,6 +482,9 @@ def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len):
     indices = X.indices.tolist()
     bounds = X.indptr.tolist()
     tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:]) if e > s]
+    # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
+    # unreported empty set); one empty transaction changes no absolute count and avoids that.
+    tracts.append([])
     kwargs = {} if max_len is None else {"zmax": int(max_len)}
     found = fim.fpgrowth(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
     codes, counts = {}, {}

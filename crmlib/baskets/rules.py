@@ -115,10 +115,10 @@ def association_rules(
     >>> from crmlib.baskets import Baskets, frequent_itemsets
     >>> b = Baskets.from_transactions([["beer", "diapers"], ["beer", "diapers"], ["milk"]])
     >>> rules = association_rules(frequent_itemsets(b, min_support=0.5))
-    >>> rules[["antecedents", "consequents", "confidence", "lift"]]
-      antecedents consequents  confidence  lift
-    0      (beer)   (diapers)         1.0   1.5
-    1   (diapers)      (beer)         1.0   1.5
+    >>> readable(rules)[["if bought", "then also", "confidence", "lift"]]
+      if bought then also  confidence  lift
+    0   diapers      beer         1.0   1.5
+    1      beer   diapers         1.0   1.5
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                        max_rules=max_rules, sort_by=sort_by, correction=correction)
@@ -273,6 +273,10 @@ class _Lookup:
         return np.ascontiguousarray(rows.astype(">u4")).view(f"V{4 * k}").ravel()
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return self.counts[rows.shape[1]][self.index(rows)]
+
+    def index(self, rows: np.ndarray) -> np.ndarray:
+        """Row position of each queried itemset within its size (raises if one is missing)."""
         k = rows.shape[1]
         keys = self.keys.get(k)
         query = self.key(rows)
@@ -288,7 +292,7 @@ class _Lookup:
                 f"{_WHERE}: 'itemsets' lacks the support of the itemset with columns "
                 f"{missing.tolist()} (a subset of a listed itemset); pass every frequent itemset.",
                 column="itemsets")
-        return self.counts[k][pos]
+        return pos
 
 
 def _measures(cAC, cA, cC, n):
