@@ -77,14 +77,15 @@ def _textbook(transactions, min_support, max_len):
 
 
 def _as_dict(itemsets):
-    d = dict(zip(itemsets["itemsets"], itemsets["support"]))
+    d = dict(zip(itemsets["itemsets"], itemsets["support"], strict=True))
     assert len(d) == len(itemsets), "duplicate itemsets"
     return d
 
 
 def _rules_dict(rules):
-    d = {(a, c): tuple(v) for a, c, v in zip(rules["antecedents"], rules["consequents"],
-                                              rules[MLXTEND_COLUMNS].to_numpy(float).tolist())}
+    values = rules[MLXTEND_COLUMNS].to_numpy(float).tolist()
+    d = {(a, c): tuple(v)
+         for a, c, v in zip(rules["antecedents"], rules["consequents"], values, strict=True)}
     assert len(d) == len(rules), "duplicate rules"
     return d
 

@@ -182,7 +182,7 @@ def _groups(baskets: Baskets, by: str, where: str):
 def _head(rules, top_n, where):
     check_columns(rules, ("antecedents", "consequents"), where=where)
     if top_n is not None:
-        check_interval(top_n, 1, None, name="top_n", where=where, integer=True)
+        check_interval(top_n, 1, None, name="top_n", where=where, integer=True, closed="left")
         rules = rules.head(top_n)
     return rules
 
@@ -200,7 +200,8 @@ def _rule_hits(baskets: Baskets, rules: pd.DataFrame, where: str):
         cols = [pos[x] for x in itemset]
         return np.asarray(X[:, cols].sum(axis=1)).ravel() == len(cols)
 
-    for ante, cons in zip(rules["antecedents"], rules["consequents"]):
+    pairs = zip(rules["antecedents"], rules["consequents"], strict=True)
+    for ante, cons in pairs:
         yield ante, cons, holds(ante), holds(cons)
 
 

@@ -69,9 +69,9 @@ def recommend(baskets: Baskets, rules: pd.DataFrame, *, top_k: int = 3, score: s
        customer_id  rank  item  lift
     0            2     1  beer   1.5
     """
-    check_interval(top_k, 1, None, name="top_k", where=_WHERE, integer=True)
+    check_interval(top_k, 1, None, name="top_k", where=_WHERE, integer=True, closed="left")
     check_one_of(score, _SCORES, name="score", where=_WHERE)
-    check_interval(min_lift, 0, None, name="min_lift", where=_WHERE)
+    check_interval(min_lift, 0, None, name="min_lift", where=_WHERE, closed="left")
     if not isinstance(baskets, Baskets):
         raise ParameterError(f"{_WHERE}: 'baskets' must be Baskets; got "
                              f"{type(baskets).__name__}.", name="baskets")
@@ -139,7 +139,7 @@ def recommend(baskets: Baskets, rules: pd.DataFrame, *, top_k: int = 3, score: s
     lift = use["lift"].to_numpy(dtype=float)[rule]
     because = [_text(ante[r], ", ") for r in rule]
     reason = [f"bought {b}: customers who buy {b} are {lf:.1f} times as likely to buy {labels[i]}"
-              for b, lf, i in zip(because, lift, item)]
+              for b, lf, i in zip(because, lift, item, strict=True)]
     return pd.DataFrame({
         "customer_id": np.asarray(cust_ids)[cust], "rank": rank.astype(np.int64),
         "item": labels[item], "lift": lift,

@@ -83,7 +83,7 @@ class Baskets:
         return pd.Series(np.diff(self.matrix.indptr), index=self.baskets.index, name="basket_size")
 
     def item_support(self) -> pd.DataFrame:
-        """Per item: ``item``, ``count`` (baskets holding it) and ``support``, most frequent first."""
+        """Per item: ``item``, ``count`` (baskets holding it), ``support``; most frequent first."""
         counts = np.bincount(self.matrix.indices, minlength=self.n_items)
         out = pd.DataFrame({"item": self.items, "count": counts,
                             "support": counts / float(max(self.n_baskets, 1))})
@@ -95,7 +95,8 @@ class Baskets:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (self.n_baskets,):
             raise ParameterError(
-                f"Baskets.subset: 'mask' must have length {self.n_baskets}; got shape {mask.shape}.",
+                f"Baskets.subset: 'mask' must have length {self.n_baskets}; "
+                f"got shape {mask.shape}.",
                 name="mask")
         rows = np.flatnonzero(mask)
         return Baskets(self.matrix[rows], self.items,
@@ -260,7 +261,8 @@ def _onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:
     bad = m.data[(m.data != 1)]
     if bad.size:
         raise ParameterError(
-            f"{where}: one-hot values must be True, False, 0 or 1; found {bad[0]!r}.", name="df")
+            f"{where}: one-hot values must be True, False, 0 or 1; found {float(bad[0]):g}.",
+            name="df")
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
@@ -289,7 +291,8 @@ def _item_codes(product_ids: np.ndarray, products: pd.DataFrame | None, level: s
         if dup.any():
             ids = products["product_id"].to_numpy()
             names = names.astype(object)
-            names[dup] = [f"{n} (#{i})" for n, i in zip(names[dup], ids[dup])]
+            names[dup] = [f"{n} (#{i})"
+                          for n, i in zip(names[dup], ids[dup], strict=True)]
         labels = np.asarray(names, dtype=object)
     else:
         labels = products[level].astype(str).to_numpy(dtype=object)
@@ -334,7 +337,7 @@ def _order_meta(orders, *, customers, channels, segments, since, until, filters)
     meta = orders[wanted].copy()
     if "ordered_at" in meta:
         meta["ordered_at"] = pd.to_datetime(meta["ordered_at"])
-        day = meta["ordered_at"].dt.dayofweek
+        day = meta["ordered_at"].dt.day_of_week
         meta["weekday"] = pd.Categorical.from_codes(
             day.fillna(-1).astype(int), categories=list(WEEKDAYS), ordered=True)
     keep = np.ones(len(meta), dtype=bool)
@@ -357,14 +360,14 @@ def _order_meta(orders, *, customers, channels, segments, since, until, filters)
         values = _as_list(value)
         if key == "weekday":
             codes = {_weekday_code(v) for v in values}
-            keep &= meta["ordered_at"].dt.dayofweek.isin(codes).to_numpy()
+            keep &= meta["ordered_at"].dt.day_of_week.isin(codes).to_numpy()
         elif key == "channel":
             ok = meta["channel_id"].isin(values).to_numpy()
             if channels is not None:
                 by_text = channels.loc[channels["name"].isin(values)
                                        | (channels["kind"].isin(values)
                                           if "kind" in channels else False), "channel_id"]
-                ok |= meta["channel_id"].isin(by_text).to_numpy()
+                ok = ok | meta["channel_id"].isin(by_text).to_numpy()
             keep &= ok
         elif key == "region":
             if customers is None:

@@ -36,7 +36,8 @@ from .._validation import check_interval, check_one_of
 from ..errors import ParameterError
 from .encode import Baskets, _onehot_matrix
 
-__all__ = ["ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning", "frequent_itemsets"]
+__all__ = ["ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning",
+           "frequent_itemsets"]
 
 #: Mining engines ``frequent_itemsets`` accepts.
 ENGINES = ("auto", "vertical", "pyfim", "mlxtend")
@@ -199,7 +200,8 @@ def frequent_itemsets(
     table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
                  where=_WHERE)
     if kind != "all":
-        from .prune import filter_table  # noqa: PLC0415  (prune builds on rules, which builds on us)
+        # imported here: prune builds on rules, which builds on this module
+        from .prune import filter_table  # noqa: PLC0415
 
         table = filter_table(table, kind)
     return table.to_frame(use_colnames=use_colnames)
@@ -254,9 +256,9 @@ def _as_matrix(data, *, items, where):
         m = sp.csr_matrix(data)
         m.eliminate_zeros()
         if m.nnz and not np.all(m.data == 1):
-            bad = m.data[m.data != 1][0]
+            bad = float(m.data[m.data != 1][0])
             raise ParameterError(f"{where}: one-hot values must be True, False, 0 or 1; "
-                                 f"found {bad!r}.", name="data")
+                                 f"found {bad:g}.", name="data")
         m = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
         m.sort_indices()
         labels = pd.Index(items if items is not None else range(m.shape[1]))
@@ -449,7 +451,7 @@ def _expand(state, prefix, D, cols, pairs, *, bits: bool) -> None:
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
     ends = np.r_[starts[1:], len(a)]
     Dc = None if bits else D.tocsc()
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=True):
         if e - s < 2:
             continue
         first = a[s]
@@ -481,7 +483,8 @@ def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len):
     fim = _fim()
     indices = X.indices.tolist()
     bounds = X.indptr.tolist()
-    tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:]) if e > s]
+    spans = zip(bounds[:-1], bounds[1:], strict=True)
+    tracts = [indices[s:e] for s, e in spans if e > s]
     # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
     # unreported empty set); one empty transaction changes no absolute count and avoids that.
     tracts.append([])
@@ -505,7 +508,7 @@ def _mine_mlxtend(X: sp.csr_matrix, min_support: float, max_len):
     found = apriori(frame, min_support=min_support, use_colnames=False, max_len=max_len)
     n = float(X.shape[0])
     codes, counts = {}, {}
-    for support, itemset in zip(found["support"], found["itemsets"]):
+    for support, itemset in zip(found["support"], found["itemsets"], strict=True):
         k = len(itemset)
         codes.setdefault(k, []).append(sorted(int(i) for i in itemset))
         counts.setdefault(k, []).append(int(round(support * n)))

@@ -44,7 +44,7 @@ def plot_basket_sizes(baskets: Baskets, *, max_size: int = 20, ax=None):
 def plot_item_popularity(baskets: Baskets, *, top_n: int = 20, ax=None):
     """Horizontal bars of the ``top_n`` most frequent items by support."""
     check_interval(top_n, 1, None, name="top_n", where="baskets.plot_item_popularity",
-                   integer=True)
+                   integer=True, closed="left")
     ax = _axes(ax)
     top = baskets.item_support().head(top_n).iloc[::-1]
     ax.barh([str(i) for i in top["item"]], top["support"], color="#55A868")
@@ -107,12 +107,13 @@ def plot_rule_graph(rules: pd.DataFrame, *, top_n: int = 15, ax=None):
     items = list(dict.fromkeys(str(x) for s in list(top["antecedents"]) + list(top["consequents"])
                                for x in sorted(s, key=str)))
     angle = np.linspace(0, 2 * np.pi, len(items), endpoint=False)
-    xy = {it: (np.cos(a), np.sin(a)) for it, a in zip(items, angle)}
+    xy = {it: (np.cos(a), np.sin(a)) for it, a in zip(items, angle, strict=True)}
     lifts = top["lift"].to_numpy(dtype=float)
     norm = mpl.colors.Normalize(vmin=lifts.min() if len(lifts) else 0,
                                 vmax=lifts.max() if len(lifts) else 1)
     cmap = mpl.colormaps["viridis"]
-    for ante, cons, lift in zip(top["antecedents"], top["consequents"], lifts):
+    arrows = zip(top["antecedents"], top["consequents"], lifts, strict=True)
+    for ante, cons, lift in arrows:
         for a in ante:
             for c in cons:
                 ax.annotate("", xy=xy[str(c)], xytext=xy[str(a)],

@@ -134,7 +134,7 @@ def association_rules(
             raise ParameterError(
                 f"{_WHERE}: 'n_transactions' is needed (it is in itemsets.attrs when the "
                 "itemsets come from crmlib.baskets.frequent_itemsets).", name="n_transactions")
-        check_interval(n, 1, None, name="n_transactions", where=_WHERE, integer=True)
+        check_interval(n, 1, None, name="n_transactions", where=_WHERE, integer=True, closed="left")
         table = ItemsetTable.from_frame(itemsets, int(n), where=_WHERE)
     return _generate(table, min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                      max_rules=max_rules, sort_by=sort_by, correction=correction)
@@ -242,7 +242,7 @@ def _check_rule_params(*, min_confidence, min_lift, max_len, max_rules, sort_by,
                        where=_WHERE):
     check_interval(min_confidence, 0, 1, name="min_confidence", where=where)
     if min_lift is not None:
-        check_interval(min_lift, 0, None, name="min_lift", where=where)
+        check_interval(min_lift, 0, None, name="min_lift", where=where, closed="left")
     if max_len is not None:
         check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
     if max_rules is not None:

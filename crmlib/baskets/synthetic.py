@@ -38,9 +38,9 @@ def zipf_order_lines(n_orders: int = 1_000_000, n_items: int = 5_000, *, mean_si
     ['order_id', 'line_no', 'product_id', 'quantity', 'unit_price', 'discount']
     """
     where = "baskets.zipf_order_lines"
-    check_interval(n_orders, 1, None, name="n_orders", where=where, integer=True)
-    check_interval(n_items, 2, None, name="n_items", where=where, integer=True)
-    check_interval(mean_size, 1, None, name="mean_size", where=where)
+    check_interval(n_orders, 1, None, name="n_orders", where=where, integer=True, closed="left")
+    check_interval(n_items, 2, None, name="n_items", where=where, integer=True, closed="left")
+    check_interval(mean_size, 1, None, name="mean_size", where=where, closed="left")
     rng = np.random.default_rng(seed)
     p = 1.0 / np.arange(1, n_items + 1) ** exponent
     p /= p.sum()
