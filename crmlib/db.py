@@ -129,11 +129,10 @@ class Crm:
             return adbc_sqlite.connect(f"file:{self._sqlite_path()}?mode=ro")
         import adbc_driver_postgresql.dbapi as adbc_pg
 
-        url = self._url.set(drivername="postgresql")
-        conn = adbc_pg.connect(url.render_as_string(hide_password=False))
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        return conn
+        # libpq option: every transaction of this session starts read-only
+        uri = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        uri += ("&" if "?" in uri else "?") + "options=-c%20default_transaction_read_only%3Don"
+        return adbc_pg.connect(uri)
 
     def _ping(self) -> None:
         if self.backend == "sqlite" and not Path(self._sqlite_path()).is_file():

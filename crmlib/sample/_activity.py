@@ -35,7 +35,7 @@ DIPS = [
 def day_weights() -> np.ndarray:
     """Relative order intensity per day of the horizon (seasonality x weekday), mean 1."""
     days = pd.date_range(START, END, inclusive="left")
-    w = MONTH_FACTOR[days.month - 1] * WEEKDAY_FACTOR[days.dayofweek]
+    w = MONTH_FACTOR[days.month - 1] * WEEKDAY_FACTOR[days.day_of_week]
     return w / w.mean()
 
 
@@ -120,7 +120,7 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
         sel = from_fav & (fav == code)
         if sel.any():
             item[sel] = rng.choice(members, size=sel.sum(), p=pop[members] / pop[members].sum())
-    weekday = orders["ordered_at"].dt.dayofweek.to_numpy()
+    weekday = orders["ordered_at"].dt.day_of_week.to_numpy()
     lines = [pd.DataFrame({"order_idx": order_idx, "product_idx": item})]
     names = products["name"].to_numpy()
     base = pd.DataFrame({"order_idx": order_idx, "product_idx": item})
@@ -143,7 +143,7 @@ def rule_truth(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame,
     Computed from fresh basket draws on the same orders with an independent random stream: the
     value the generating process implies, not the one the stored sample happens to show.
     """
-    weekday = orders["ordered_at"].dt.dayofweek.to_numpy()
+    weekday = orders["ordered_at"].dt.day_of_week.to_numpy()
     names = products["name"].to_numpy()
     acc = {}
     for _ in range(draws):
