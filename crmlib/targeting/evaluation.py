@@ -91,7 +91,7 @@ def qini_curve(y, treatment, score, *, points: int | None = 100) -> pd.DataFrame
     if points is None:
         idx = np.arange(n + 1)
     else:
-        check_interval(points, 1, None, name="points", where=where, integer=True)
+        check_interval(points, 1, None, name="points", where=where, integer=True, closed="left")
         idx = np.unique(np.round(np.linspace(0, n, min(points, n) + 1)).astype(int))
     nt, nc, yt, yc = nt[idx], nc[idx], yt[idx], yc[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -158,7 +158,7 @@ def uplift_by_decile(y, treatment, score, *, bins: int = 10, extra=None) -> pd.D
     """
     where = "targeting.uplift_by_decile"
     y, t, s = _arrays(y, treatment, score, where)
-    check_interval(bins, 1, None, name="bins", where=where, integer=True)
+    check_interval(bins, 1, None, name="bins", where=where, integer=True, closed="left")
     order = np.argsort(-s, kind="stable")
     group = np.empty(len(y), dtype="int64")
     group[order] = np.arange(len(y)) * bins // len(y) + 1

@@ -44,7 +44,7 @@ def margin_per_conversion(orders: pd.DataFrame, order_lines: pd.DataFrame, produ
     check_columns(order_lines, ["order_id", "product_id", "quantity", "unit_price", "discount"],
                   where=f"{where}(order_lines)")
     check_columns(products, ["product_id", "unit_cost"], where=f"{where}(products)")
-    check_interval(days, 1, None, name="days", where=where, integer=True)
+    check_interval(days, 1, None, name="days", where=where, integer=True, closed="left")
     end = pd.Timestamp(as_of)
     recent = orders[(orders["ordered_at"] < end) & (orders["ordered_at"] >= end - pd.Timedelta(days=days))]
     lines = order_lines[order_lines["order_id"].isin(recent["order_id"])]
@@ -57,7 +57,7 @@ def margin_per_conversion(orders: pd.DataFrame, order_lines: pd.DataFrame, produ
 
 
 def _check_money(cost_per_contact, margin, where):
-    check_interval(cost_per_contact, 0, None, name="cost_per_contact", where=where)
+    check_interval(cost_per_contact, 0, None, name="cost_per_contact", where=where, closed="left")
     check_interval(margin, 0, None, name="margin_per_conversion", where=where, closed="neither")
 
 
@@ -84,7 +84,7 @@ def profit_curve(scores: pd.DataFrame, *, cost_per_contact: float, margin_per_co
         ``cumulative_incremental`` and ``cumulative_profit`` (of the list down to that rank).
     """
     where = "targeting.profit_curve"
-    check_columns(scores, ["customer_id", rank_by, uplift], where=where)
+    check_columns(scores, list(dict.fromkeys(["customer_id", rank_by, uplift])), where=where)
     _check_money(cost_per_contact, margin_per_conversion, where)
     if scores[[rank_by, uplift]].isna().any().any():
         raise ParameterError(f"{where}: columns {rank_by!r} / {uplift!r} have missing values.", name=rank_by)
@@ -130,10 +130,10 @@ def target_list(scores: pd.DataFrame, *, cost_per_contact: float, margin_per_con
     _check_money(cost_per_contact, margin_per_conversion, where)
     limit = len(scores)
     if budget is not None:
-        check_interval(budget, 0, None, name="budget", where=where)
+        check_interval(budget, 0, None, name="budget", where=where, closed="left")
         limit = min(limit, int(budget // cost_per_contact) if cost_per_contact > 0 else limit)
     if list_size is not None:
-        check_interval(list_size, 0, None, name="list_size", where=where, integer=True)
+        check_interval(list_size, 0, None, name="list_size", where=where, integer=True, closed="left")
         limit = min(limit, list_size)
     curve = profit_curve(scores, cost_per_contact=cost_per_contact,
                          margin_per_conversion=margin_per_conversion, rank_by=rank_by, uplift=uplift)
@@ -209,7 +209,7 @@ def compare_strategies(y, treatment, scores: dict, *, fraction: float, contacts:
     """
     where = "targeting.compare_strategies"
     check_interval(fraction, 0, 1, name="fraction", where=where, closed="right")
-    check_interval(contacts, 0, None, name="contacts", where=where, integer=True)
+    check_interval(contacts, 0, None, name="contacts", where=where, integer=True, closed="left")
     _check_money(cost_per_contact, margin_per_conversion, where)
     rows = []
     all_scores = {**scores, "random": np.zeros(len(np.asarray(y)))}

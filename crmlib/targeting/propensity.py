@@ -114,7 +114,7 @@ def category_frame(tables: Mapping[str, pd.DataFrame], *, as_of, horizon_days: i
     where = "targeting.category_frame"
     _check_tables(tables, ["customers", "orders", "order_lines", "products", "channels",
                            "interactions", "service_tickets"], where)
-    check_interval(horizon_days, 1, None, name="horizon_days", where=where, integer=True)
+    check_interval(horizon_days, 1, None, name="horizon_days", where=where, integer=True, closed="left")
     stamp = _as_timestamp(as_of, name="as_of", where=where)
     source = _Source(tables)
     feats = source.features(stamp)
@@ -247,7 +247,7 @@ def top_prospects(probs: pd.DataFrame, *, top_n: int = 10) -> pd.DataFrame:
     pandas.DataFrame
         ``category`` (str), ``rank`` (int64, 1 = best), ``customer_id`` (int64), ``probability``.
     """
-    check_interval(top_n, 1, None, name="top_n", where="targeting.top_prospects", integer=True)
+    check_interval(top_n, 1, None, name="top_n", where="targeting.top_prospects", integer=True, closed="left")
     parts = []
     for c in probs.columns:
         col = probs[c].dropna().sort_values(ascending=False, kind="stable").head(top_n)

@@ -77,7 +77,7 @@ class _Base:
 
     def _check_fit(self, X, treatment, y):
         where = f"targeting.{type(self).__name__}.fit"
-        check_interval(self.min_conversions, 1, None, name="min_conversions", where=where, integer=True)
+        check_interval(self.min_conversions, 1, None, name="min_conversions", where=where, integer=True, closed="left")
         columns, values = self._check_X(X, where)
         t = np.asarray(treatment).astype(bool)
         y = np.asarray(y).astype(float)
@@ -88,7 +88,8 @@ class _Base:
             raise EmptyDataError(f"{where}: no rows to learn from")
         if not set(np.unique(y)) <= {0.0, 1.0}:
             raise ParameterError(f"{where}: 'y' must be 0/1 or bool (converted or not).", name="y")
-        check_no_control(t, where=where)
+        if self._needs_control:
+            check_no_control(t, where=where)
         check_conversions(t, y, self.min_conversions, where=where, need_control=self._needs_control)
         self.columns_ = columns
         return values, t, y
@@ -135,8 +136,9 @@ def check_conversions(treatment, y, minimum: int, *, where: str, need_control: b
     if short:
         detail = " and ".join(f"{k} conversions among {n:,} {name} rows" for name, k, n in short)
         raise TooFewConversionsError(
-            f"{where}: too few conversions to train: {detail}; need at least {minimum} in each "
-            "group. Pool more campaigns or use a larger customer base.")
+            f"{where}: too few conversions to train: {detail}; need at least {minimum}"
+            f"{' in each group' if need_control else ''}. Pool more campaigns or use a larger "
+            "customer base.")
 
 
 def _default_classifier(random_state):
@@ -216,7 +218,7 @@ class InteractionLogit(_Base):
         """Fit the model; ``treatment`` is True for contacted rows, ``y`` the conversion."""
         where = "targeting.InteractionLogit.fit"
         check_interval(self.C, 0, None, name="C", where=where, closed="neither")
-        check_interval(self.n_knots, 2, None, name="n_knots", where=where, integer=True)
+        check_interval(self.n_knots, 2, None, name="n_knots", where=where, integer=True, closed="left")
         values, t, y = self._check_fit(X, treatment, y)
         self.splines_ = SplineTransformer(n_knots=self.n_knots, degree=2, knots="quantile",
                                           include_bias=False).fit(_signed_log(values))
@@ -255,7 +257,7 @@ class _MetaLearner(_Base):
     def _nuisance(self, X, values, t, y):
         """Cross-fitted p0, p1 for every training row, and the outcome model refitted on all rows."""
         where = f"targeting.{type(self).__name__}.fit"
-        check_interval(self.cv, 2, None, name="cv", where=where, integer=True)
+        check_interval(self.cv, 2, None, name="cv", where=where, integer=True, closed="left")
         base = self.outcome_model if self.outcome_model is not None else InteractionLogit(columns=self.columns_)
         p0, p1 = np.empty(len(y)), np.empty(len(y))
         frame = pd.DataFrame(values, columns=self.columns_)
@@ -433,7 +435,7 @@ def cross_fit_predict(frame: pd.DataFrame, models: dict, *, folds: int = 5, grou
         Same index as ``frame``, one float64 column per model name.
     """
     where = "targeting.cross_fit_predict"
-    check_interval(folds, 2, None, name="folds", where=where, integer=True)
+    check_interval(folds, 2, None, name="folds", where=where, integer=True, closed="left")
     check_columns(frame, [group, "treatment", "converted"], where=where)
     groups = frame[group].to_numpy()
     if len(np.unique(groups)) < folds:
