@@ -151,3 +151,39 @@ def test_friction_rate_is_higher_for_complaint_prone(small_url, tables):
     feats = tg.customer_features(tables, as_of="2025-06-01")
     prone = truth.loc[feats.index, "complaint_prone"].astype(bool).to_numpy()
     assert np.median(feats["friction_rate"][prone]) > 2 * np.median(feats["friction_rate"][~prone])
+
+
+def test_category_propensity_on_a_later_period(tables):
+    model, evaluation, scores = tg.category_propensity(tables, as_of="2025-10-01", horizon_days=90)
+    assert list(evaluation.columns) == ["category", "candidates", "buyers", "base_rate", "auc",
+                                        "top_decile_rate", "top_decile_lift"]
+    assert evaluation["auc"].median() > 0.7
+    # customers who already bought a category get no score for it
+    frame = tg.category_frame(tables, as_of="2025-10-01")
+    cat = evaluation["category"].iloc[0]
+    assert scores.loc[frame.index[frame[f"had_{cat}"]], cat].isna().all()
+    top = tg.top_prospects(scores, top_n=3)
+    assert list(top.columns) == ["category", "rank", "customer_id", "probability"]
+    assert (top.groupby("category").size() <= 3).all()
+
+
+def test_plots_draw_on_the_given_axes(tables):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crmlib.targeting import plots
+
+    rates = tg.response_rates(tables["campaign_contacts"], tables["campaign_responses"], tables["campaigns"])
+    y = np.array([1, 0, 1, 0, 0, 1] * 5)
+    t = np.array([True, False] * 15)
+    s = np.linspace(1, 0, 30)
+    cand = pd.DataFrame({"customer_id": range(30), "uplift": s / 10})
+    fig, axes = plt.subplots(2, 2)
+    assert plots.plot_response_rates(rates, ax=axes[0, 0]) is axes[0, 0]
+    assert plots.plot_qini({"m": tg.qini_curve(y, t, s)}, ax=axes[0, 1]) is axes[0, 1]
+    assert plots.plot_uplift_by_decile(tg.uplift_by_decile(y, t, s, bins=3), ax=axes[1, 0]) is axes[1, 0]
+    curve = tg.profit_curve(cand, cost_per_contact=0.5, margin_per_conversion=10.0)
+    assert plots.plot_profit_curve({"m": curve}, cutoff=5, ax=axes[1, 1]) is axes[1, 1]
+    plt.close(fig)

@@ -20,16 +20,51 @@ Nothing here opens a database: pass DataFrames loaded with :mod:`crmlib.db`.
 
 from __future__ import annotations
 
-from .evaluation import auuc, qini_coefficient, qini_curve, response_rates, uplift_by_decile, uplift_curve
-from .features import (FEATURE_COLUMNS, MODEL_FEATURES, REQUIRED_COLUMNS, campaign_frame,
-                       customer_features, select_campaign)
-from .plan import (break_even_cost, compare_strategies, list_summary, margin_per_conversion, profit_curve,
-                   target_list)
-from .propensity import (CategoryPropensity, ResponsePropensity, category_frame, category_propensity,
-                         top_prospects)
-from .uplift import (MODELS, DRLearner, InteractionLogit, NoControlGroupError, TargetingWarning,
-                     TooFewConversionsError, TwoModelUplift, UpliftEnsemble, XLearner,
-                     cross_fit_predict, fit_model, make_model)
+from .evaluation import (
+                       auuc,
+                       qini_coefficient,
+                       qini_curve,
+                       response_rates,
+                       uplift_by_decile,
+                       uplift_curve,
+)
+from .features import (
+                       FEATURE_COLUMNS,
+                       MODEL_FEATURES,
+                       REQUIRED_COLUMNS,
+                       campaign_frame,
+                       customer_features,
+                       select_campaign,
+)
+from .plan import (
+                       break_even_cost,
+                       compare_strategies,
+                       list_summary,
+                       margin_per_conversion,
+                       profit_curve,
+                       target_list,
+)
+from .propensity import (
+                       CategoryPropensity,
+                       ResponsePropensity,
+                       category_frame,
+                       category_propensity,
+                       top_prospects,
+)
+from .uplift import (
+                       MODELS,
+                       DRLearner,
+                       InteractionLogit,
+                       NoControlGroupError,
+                       TargetingWarning,
+                       TooFewConversionsError,
+                       TwoModelUplift,
+                       UpliftEnsemble,
+                       XLearner,
+                       cross_fit_predict,
+                       fit_model,
+                       make_model,
+)
 
 __all__ = [
     "FEATURE_COLUMNS", "MODELS", "MODEL_FEATURES", "REQUIRED_COLUMNS",
