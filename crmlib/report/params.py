@@ -112,23 +112,31 @@ def _kind(default_src: str, annotation: str | None) -> str:
 def notebook_parameters(path: str | Path) -> dict[str, NotebookParameter]:
     """The parameters declared in the ``parameters`` cell of the notebook at ``path``.
 
-    Uses :func:`papermill.inspect_notebook`; a notebook without such a cell has none.
+    Uses papermill's own inspection (the translator behind :func:`papermill.inspect_notebook`),
+    also for notebooks without kernelspec metadata; a notebook without such a cell has none.
 
     Returns
     -------
     dict of str to NotebookParameter, in the order of the cell.
     """
-    import papermill  # imported here: papermill is slow to import
+    import nbformat
+    from papermill.translators import papermill_translators
 
-    found = papermill.inspect_notebook(str(path))
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return {}
+    spec = nb.metadata.get("kernelspec", {})
+    language = spec.get("language") or nb.metadata.get("language_info", {}).get("name") or "python"
+    translator = papermill_translators.find_translator(spec.get("name") or "python3", language)
     return {
-        name: NotebookParameter(
-            name=name,
-            default=str(p["default"]),
-            kind=_kind(str(p["default"]), p.get("inferred_type_name")),
-            help=p.get("help") or "",
+        p.name: NotebookParameter(
+            name=p.name,
+            default=str(p.default),
+            kind=_kind(str(p.default), p.inferred_type_name),
+            help=p.help or "",
         )
-        for name, p in found.items()
+        for p in translator.inspect(cell)
     }
 
 

@@ -166,8 +166,6 @@ def plan_runs(notebooks: list[Path], parameters: dict[str, Any] | None = None, *
         Naming the unknown parameter and the known ones, or the parameter and its accepted type.
     """
     parameters = dict(parameters or {})
-    if db_url is not None:
-        parameters["db_url"] = db_url
     declared = {nb: notebook_parameters(nb) for nb in notebooks}
     for name in parameters:
         if not any(name in d for d in declared.values()):
@@ -187,6 +185,8 @@ def plan_runs(notebooks: list[Path], parameters: dict[str, Any] | None = None, *
                 name="db_url",
             )
         mine = {k: v for k, v in parameters.items() if k in declared[nb]}
+        if db_url is not None:
+            mine["db_url"] = db_url
         if "mask_pii" in declared[nb] and "mask_pii" not in mine:
             mine["mask_pii"] = mask_pii
         plans.append(PlannedRun(nb, validate_parameters(declared[nb], mine, where=where), declared[nb]))

@@ -27,7 +27,8 @@ def write(name, cells):
 write("ok", [
     new_markdown_cell("# Fixture report\n\nA tiny report for the runner tests."),
     code('db_url = None\nmask_pii = True\ntop_n = 5\nratio = 0.5\nlabel = "fixture"\n'
-         'as_of = "2025-01-31"\ninteractive = True', tags=["parameters"]),
+         'as_of = "2025-01-31"\ninteractive = True\nfail = False', tags=["parameters"]),
+    code('if fail:\n    raise RuntimeError("asked to fail")'),
     code("import warnings\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\n\n"
          "from crmlib import present\n\n"
          "customers = pd.DataFrame({\n"
