@@ -51,7 +51,9 @@ def test_stakeholder_html_hides_code_and_masks_personal_data(ex):
     page = (ex.masked.run_dir / "ok.html").read_text()
     assert "present.show_table" not in page and "import matplotlib" not in page
     body = page.split("<body", 1)[1]
-    assert "jp-InputArea" not in body and "jp-InputPrompt" not in body
+    for code_marker in ("jp-InputPrompt", "jp-CodeMirrorEditor", "jp-InputArea-editor",
+                        'class="highlight'):
+        assert code_marker not in body
     assert "anna@example.com" not in page and ">Anna<" not in page
     assert "a***@***.com" in page
     assert "noise for the analyst only" not in page  # stderr is dropped
