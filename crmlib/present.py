@@ -289,7 +289,8 @@ def table_html(df: pd.DataFrame, *, top_n: int = 20, sort_by=None, ascending: bo
     if interactive:
         return _interactive_html(shown, caption) + _note(len(full), len(shown), sort_by, sums,
                                                          include_sums=True)
-    show_index = not isinstance(shown.index, pd.RangeIndex)
+    # a named index or labels (segments, regions) are shown; an unnamed row number becomes a rank
+    show_index = shown.index.name is not None or not pd.api.types.is_integer_dtype(shown.index)
     index_label = html.escape(str(shown.index.name or "")) if show_index else "#"
     numeric = set(_numeric_columns(shown))
     head = f"<th>{index_label}</th>" + "".join(
@@ -359,8 +360,8 @@ def show_table(df: pd.DataFrame, *, top_n: int = 20, sort_by=None, ascending: bo
 
     Notes
     -----
-    Every value is HTML-escaped. A default RangeIndex is replaced by a rank column; any other
-    index is shown as the first column.
+    Every value is HTML-escaped. An unnamed integer index (row numbers) is replaced by a rank
+    column; any other index is shown as the first column.
     """
     from IPython.display import HTML, display
 
