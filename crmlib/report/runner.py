@@ -45,7 +45,12 @@ from .. import __version__
 from .. import config as _config
 from ..errors import CrmlibError, ParameterError, ReportExecutionError
 from . import store
-from .params import NotebookParameter, notebook_parameters, unknown_parameter_error, validate_parameters
+from .params import (
+    NotebookParameter,
+    notebook_parameters,
+    unknown_parameter_error,
+    validate_parameters,
+)
 
 __all__ = ["DEFAULT_TIMEOUT", "RunResult", "find_notebooks", "plan_runs", "run_report", "run_reports"]
 

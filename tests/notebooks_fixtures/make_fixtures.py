@@ -37,7 +37,7 @@ write("ok", [
          '    "segment": ["<b>bold</b>", "gold", "silver"] * 10,\n'
          '    "revenue": [float(i) for i in range(30)],\n'
          "})\n"
-         'warnings.warn("noise for the analyst only")'),
+         'warnings.warn("noise for the analyst only", stacklevel=1)'),
     code('print("connected to", db_url)'),
     new_markdown_cell("## Revenue by customer"),
     code("fig, ax = plt.subplots(figsize=(4, 2.5))\n"
