@@ -48,6 +48,18 @@ def test_executed_notebook_keeps_the_code_for_the_analyst(ex):
     assert nb["metadata"]["crmlib"]["status"] == "ok"
 
 
+def test_kernel_runs_the_runners_python(ex):
+    import sys
+    from pathlib import Path
+
+    nb = json.loads((ex.masked.run_dir / "ok.ipynb").read_text())
+    printed = [o["text"] for c in nb["cells"] for o in c.get("outputs", [])
+               if "kernel python:" in "".join(o.get("text", ""))]
+    kernel_python = Path("".join(printed[0]).split("kernel python:")[1].strip())
+    assert kernel_python.parent == Path(sys.executable).parent
+    assert "kernel python:" not in (ex.masked.run_dir / "ok.html").read_text()  # remove-cell
+
+
 def test_stakeholder_html_hides_code_and_masks_personal_data(ex):
     page = (ex.masked.run_dir / "ok.html").read_text()
     assert "present.show_table" not in page and "import matplotlib" not in page

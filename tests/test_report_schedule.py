@@ -215,3 +215,9 @@ def test_crontab_escapes_percent(tmp_path):
                                                 "jobs: {a: {cron: '* * * * *', report: ok}}"))
     line = schedule.crontab_lines(cfg).splitlines()[-1]
     assert "100\\%" in line and "100%/" not in line.replace("100\\%", "")
+
+
+def test_the_example_schedules_file_is_valid():
+    example = Path(__file__).parents[1] / "schedules.yml"
+    cfg = schedule.load_schedules(example, check_notebooks=False)
+    assert cfg.jobs["nightly"].reports == ["all"] and cfg.jobs["nightly"].retries == 1

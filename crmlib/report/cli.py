@@ -77,6 +77,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=_cmd_index)
 
 
+def _quiet_papermill() -> None:
+    """The runner reports every failure itself (one line per report); papermill's and nbclient's
+    own log lines ("Timeout waiting for execute reply") would only repeat it less clearly."""
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+
+
 def _print_results(results) -> int:
     for r in results:
         print(r.line())
@@ -89,6 +97,7 @@ def _print_results(results) -> int:
 def _cmd_run(args) -> int:
     from .runner import run_reports
 
+    _quiet_papermill()
     params = {}
     for key, value in args.parameter:
         params[key] = value
@@ -103,6 +112,7 @@ def _cmd_run(args) -> int:
 def _cmd_schedule(args) -> int:
     from . import schedule
 
+    _quiet_papermill()
     config = schedule.load_schedules(args.config, notebooks_dir=args.notebooks_dir,
                                      reports_dir=args.reports_dir)
     if args.crontab:

@@ -47,6 +47,7 @@ write("ok", [
     code('present.record_metrics(customers=len(customers), ratio=ratio, label=label, as_of=as_of)\n'
          'present.findings([f"{label}: the top customer brings {customers.revenue.max():.0f} '
          'of revenue.", "Segment <b>bold</b> is just text."])'),
+    code('import sys\n\nprint("kernel python:", sys.executable)', tags=["remove-cell"]),
 ])
 
 write("broken", [
