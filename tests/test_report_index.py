@@ -127,3 +127,11 @@ def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
     store.write_atomic(target, b"two")
     assert target.read_text() == "two"
     assert sorted(p.name for p in target.parent.iterdir()) == ["latest.html"]
+
+
+def test_links_are_url_encoded(tmp_path):
+    reports = tmp_path / "reports"
+    make_run(reports, "30 credit risk", "20250101T020000Z")
+    page = build_index(reports).read_text()
+    assert 'href="30%20credit%20risk/latest.html"' in page
+    assert 'href="runs/30%20credit%20risk/20250101T020000Z/30%20credit%20risk.html"' in page

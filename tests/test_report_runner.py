@@ -181,3 +181,19 @@ def test_retries_record_every_attempt(tmp_path, monkeypatch):
     assert r.status == "ok" and r.summary["attempt"] == 2
     assert [store.read_summary(p)["status"] for p in store.list_runs(reports, "ok")] == ["failed", "ok"]
     assert (reports / "ok" / "latest.html").is_file()
+
+
+def test_a_report_that_cannot_be_rendered_is_not_published(tmp_path, monkeypatch):
+    notebooks = copy_notebooks(tmp_path / "nb", ("ok",))
+    reports = tmp_path / "reports"
+    monkeypatch.setattr("crmlib.report.runner._execute", lambda nb, **kw: ("ok", None))
+
+    def broken_render(*args, **kwargs):
+        raise ValueError("template exploded")
+
+    monkeypatch.setattr("crmlib.report.render.render_html", broken_render)
+    (r,) = run_reports(["ok"], notebooks_dir=notebooks, reports_dir=reports, progress=False)
+    assert r.status == "failed"
+    assert r.summary["error"]["evalue"] == "rendering the HTML failed: template exploded"
+    assert sorted(p.name for p in r.run_dir.iterdir()) == ["ok.ipynb", "summary.json"]
+    assert not (reports / "ok" / "latest.html").exists()

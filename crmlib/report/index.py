@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from . import store
 from .render import _env, _fmt_metric
@@ -41,7 +42,7 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
     history = []
     for run_dir in reversed(runs[-MAX_HISTORY:]):
         s = store.read_summary(run_dir)
-        rel = f"{store.RUNS}/{name}/{run_dir.name}"
+        rel = f"{store.RUNS}/{quote(name)}/{quote(run_dir.name)}"
         files = s.get("files") or {}
         history.append({
             "summary": s,
@@ -49,8 +50,8 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
             "status": s.get("status", "failed"),
             "duration": f"{s['duration_s']:.1f} s" if isinstance(s.get("duration_s"), (int, float)) else "",
             "error": _error_text(s),
-            "html_href": f"{rel}/{files['html']}" if files.get("html") else None,
-            "notebook_href": f"{rel}/{files.get('notebook') or name + '.ipynb'}",
+            "html_href": f"{rel}/{quote(files['html'])}" if files.get("html") else None,
+            "notebook_href": f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}",
             "summary_href": f"{rel}/{store.SUMMARY}",
         })
     last = history[0]
@@ -71,7 +72,7 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
         "runs": history,
         "last": last,
         "success": success,
-        "latest_href": f"{name}/latest.html" if latest.is_file() else None,
+        "latest_href": f"{quote(name)}/latest.html" if latest.is_file() else None,
         "metrics": [(k, _fmt_metric(v)) for k, v in metrics],
     }
 
