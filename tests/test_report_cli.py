@@ -26,17 +26,17 @@ def run_main(capsys, *argv):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["run", "ok", "-p", "top", "3"],
-     "crmlib: error: notebook 'ok': unknown parameter 'top' (did you mean 'top_n'?); known "
+     "error: notebook 'ok': unknown parameter 'top' (did you mean 'top_n'?); known "
      "parameters: ['as_of', 'db_url', 'fail', 'interactive', 'label', 'mask_pii', 'ratio', "
      "'top_n']."),
     (["run", "ok", "-p", "top_n", "lots"],
-     "crmlib: error: notebook 'ok': parameter 'top_n' must be an int; got 'lots'."),
+     "error: notebook 'ok': parameter 'top_n' must be an int; got 'lots'."),
     (["run", "ok", "-p", "as_of", "31.01.2025"],
-     "crmlib: error: notebook 'ok': parameter 'as_of' must be an ISO date string (YYYY-MM-DD); "
+     "error: notebook 'ok': parameter 'as_of' must be an ISO date string (YYYY-MM-DD); "
      "got '31.01.2025'."),
-    (["run", "okk"], "crmlib: error: crmlib run: no notebook 'okk' in"),
+    (["run", "okk"], "error: crmlib run: no notebook 'okk' in"),
     (["run", "ok", "--timeout", "0"],
-     "crmlib: error: crmlib run: 'timeout' must be a number in (0, inf); got 0.0."),
+     "error: crmlib run: 'timeout' must be a number in (0, inf); got 0.0."),
 ])
 def test_errors_are_one_line_without_traceback(capsys, notebooks, tmp_path, argv, message):
     code, out, err = run_main(capsys, *argv, "--notebooks-dir", str(notebooks),
@@ -116,5 +116,5 @@ def test_schedule_bad_config_is_one_line(capsys, notebooks, tmp_path):
     cfg.write_text("jobs: {nightly: {cron: 'every night', report: all}}\n")
     code, _, err = run_main(capsys, "schedule", "--config", str(cfg), "--notebooks-dir", str(notebooks))
     assert code == 2
-    assert err.startswith("crmlib: error: schedules.yml: job 'nightly': 'cron' must be a cron "
+    assert err.startswith("error: schedules.yml: job 'nightly': 'cron' must be a cron "
                           "expression")

@@ -197,3 +197,21 @@ def test_a_report_that_cannot_be_rendered_is_not_published(tmp_path, monkeypatch
     assert r.summary["error"]["evalue"] == "rendering the HTML failed: template exploded"
     assert sorted(p.name for p in r.run_dir.iterdir()) == ["ok.ipynb", "summary.json"]
     assert not (reports / "ok" / "latest.html").exists()
+
+
+def test_kernels_get_the_inline_plot_backend(tmp_path, monkeypatch):
+    import os
+
+    notebooks = copy_notebooks(tmp_path / "nb", ("ok",))
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as in a test session or a headless shell
+    seen = []
+
+    def fake_engine(engine_name, nb, **kwargs):
+        seen.append(os.environ.get("MPLBACKEND"))
+        return nb
+
+    monkeypatch.setattr("papermill.engines.papermill_engines.execute_notebook_with_engine",
+                        fake_engine)
+    run_reports(["ok"], notebooks_dir=notebooks, reports_dir=tmp_path / "r", progress=False)
+    assert seen == ["module://matplotlib_inline.backend_inline"]
+    assert os.environ["MPLBACKEND"] == "Agg"

@@ -62,6 +62,7 @@ _URL_PASSWORD = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:([^@\s]+)@")
 # scanned in linear time (an unanchored scheme pattern backtracks over every alphanumeric run)
 _URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s/]*)@")
 _RESERVED_NAMES = {store.RUNS, "index"}
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @dataclass
@@ -298,6 +299,10 @@ def _execute(nb, *, kernel_name: str, timeout: float, cwd: Path, report: str,
             raise CellTimeoutError(f"notebook exceeded its {timeout:g} s timeout")
         return max(1.0, left)
 
+    # Plots must reach the report as images: a kernel inherits MPLBACKEND (Agg in tests, or a
+    # GUI backend) and ipykernel only picks its inline backend when the variable is unset.
+    saved_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     try:
         papermill_engines.execute_notebook_with_engine(
             None, nb, kernel_name=kernel_name, input_path=None, output_path=None,
@@ -317,6 +322,11 @@ def _execute(nb, *, kernel_name: str, timeout: float, cwd: Path, report: str,
         if isinstance(state["cell"], dict) and error.get("cell_index") is None:
             error["cell_index"] = next((i for i, c in enumerate(nb.cells) if c is state["cell"]), None)
         return STATUS_FAILED, error
+    finally:
+        if saved_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved_backend
     error = _first_error(nb)
     return (STATUS_FAILED, error) if error else (STATUS_OK, None)
 
