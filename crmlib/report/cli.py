@@ -5,8 +5,8 @@ takes the parsed arguments and returns the exit code. Errors a user can cause ra
 :class:`~crmlib.errors.CrmlibError`, which ``crmlib.cli.main`` prints as one line.
 
 Exit codes of ``crmlib run``: 0 every report succeeded, 1 a report failed, timed out or was
-skipped because it was already running; CrmlibError (bad name, parameter, kernel) is the CLI's
-error exit, before anything ran.
+skipped because it was already running; 2 nothing ran: a CrmlibError (bad name, parameter,
+kernel) printed as one line.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which Jupyter kernel runs the reports, and a check that it is the runner's own Python.
 
-``CRMLIB_KERNEL`` names the kernel; by default it is ``crmlib`` (registered by ``make kernel``:
+``CRMLIB_KERNEL`` names the kernel; by default it is ``crmlib`` (registered by ``make install``:
 ``python -m ipykernel install --sys-prefix --name crmlib``) when that kernelspec exists, else
 ``python3``. A kernelspec whose command is a bare ``python`` runs the runner's interpreter (jupyter
 substitutes ``sys.executable``); one with an absolute path must live in the same environment, or the
@@ -65,5 +65,5 @@ def resolve_kernel() -> str:
     raise CrmlibError(
         "no usable Jupyter kernel: " + "; ".join(problems)
         + f". Register one with `{sys.executable} -m ipykernel install --sys-prefix --name crmlib`"
-        f" (make kernel) or set {KERNEL_ENV}."
+        f" (make install does) or set {KERNEL_ENV}."
     )
