@@ -9,6 +9,10 @@ phone digits or e-mail) that a careful human would still call it the same custom
 signs up later than the original and has no orders of its own, so the other analyses are unchanged
 apart from the extra customer rows.
 
+To make precision mean something, as many household members are added as hard non-duplicates:
+another person (own first name, gender, birth date and e-mail) at the same address with the same
+last name and phone number. They are customers of their own and are not in ``truth_duplicates``.
+
 ``truth_duplicates`` has one row per planted pair: ``customer_id`` (the original),
 ``duplicate_id`` (the planted copy) and ``changes`` (comma-separated names of the changes).
 """
@@ -22,7 +26,7 @@ __all__ = ["CHANGES", "plant_duplicates"]
 
 #: The changes a duplicate can carry; two or three are drawn per duplicate.
 CHANGES = ("typo", "swap_names", "phone_format", "email_variant", "case_noise", "missing_field",
-           "salutation_variant")
+           "salutation_variant", "address_variant")
 
 _SALUTATIONS = {"Mr": ["MR", "Mr.", "mr", "Herr"], "Mrs": ["MRS", "Mrs.", "mrs"], "Ms": ["MS", "Ms.", "ms"],
                 "Dr": ["DR", "Dr.", "dr"], "Mx": ["MX", "Mx."]}
@@ -68,7 +72,9 @@ def plant_duplicates(tables: dict[str, pd.DataFrame], fraction: float,
     for rec in records:
         picked = list(rng.choice(CHANGES, size=int(rng.integers(2, 4)), replace=False))
         for change in picked:
-            _APPLY[change](rec, rng)
+            field = _FIELD.get(change)
+            if field is None or isinstance(rec.get(field), str):  # never change a missing value
+                _APPLY[change](rec, rng)
         changes.append(",".join(sorted(picked)))
     dup = pd.DataFrame.from_records(records, columns=customers.columns)
     for col in customers.columns:  # keep the generated dtypes (dates, nullable ints)
@@ -76,16 +82,43 @@ def plant_duplicates(tables: dict[str, pd.DataFrame], fraction: float,
             dup[col] = dup[col].astype(customers[col].dtype)
         except (TypeError, ValueError):
             pass
-    out["customers"] = pd.concat([customers, dup], ignore_index=True)
+    house = _households(customers, rng, n_dup, start_id=int(dup["customer_id"].max()) + 1)
     if "truth_customers" in tables:
         truth = tables["truth_customers"]
-        copy = truth.set_index("customer_id").loc[originals].reset_index()
-        copy["customer_id"] = dup["customer_id"].to_numpy()
+        copy = truth.set_index("customer_id").loc[np.concatenate([originals, house.pop("_of").to_numpy()])]
+        copy = copy.reset_index()
+        copy["customer_id"] = np.concatenate([dup["customer_id"].to_numpy(), house["customer_id"].to_numpy()])
         out["truth_customers"] = pd.concat([truth, copy], ignore_index=True)
+    else:
+        house = house.drop(columns="_of")
+    out["customers"] = pd.concat([customers, dup, house], ignore_index=True)
     out["truth_duplicates"] = pd.DataFrame({"customer_id": originals.astype("int64"),
                                             "duplicate_id": dup["customer_id"].to_numpy().astype("int64"),
                                             "changes": changes})
     return out
+
+
+_OTHER_FIRST = {"female": ["Emma", "Olivia", "Sophia", "Laura", "Anna", "Grace", "Chloe", "Maria"],
+                "male": ["Liam", "Noah", "Lucas", "Ethan", "Oliver", "Jacob", "Daniel", "Samuel"],
+                "other": ["Alex", "Sam", "Robin", "Jordan"]}
+
+
+def _households(customers: pd.DataFrame, rng: np.random.Generator, n: int, start_id: int) -> pd.DataFrame:
+    """Other people at a customer's address: same last name, street and phone; not duplicates."""
+    rows = rng.choice(len(customers), size=n, replace=False)
+    house = customers.iloc[rows].reset_index(drop=True).copy()
+    house["_of"] = house["customer_id"].to_numpy()
+    house["customer_id"] = np.arange(start_id, start_id + n)
+    gender = rng.choice(["female", "male", "other"], size=n, p=[0.5, 0.48, 0.02])
+    house["gender"] = gender
+    house["salutation"] = np.where(gender == "male", "Mr", np.where(gender == "female", "Ms", "Mx"))
+    first = [_OTHER_FIRST[g][int(rng.integers(0, len(_OTHER_FIRST[g])))] for g in gender]
+    house["first_name"] = first
+    shift = pd.to_timedelta(rng.integers(2 * 365, 30 * 365, n), unit="D") * rng.choice([-1, 1], n)
+    house["birth_date"] = (house["birth_date"] + shift).clip(upper=pd.Timestamp("2007-01-01"))
+    house["email"] = [f"{f.lower()}.{str(last).lower().replace(' ', '')}{i % 89}@example.org"
+                      for i, (f, last) in enumerate(zip(first, house["last_name"], strict=True))]
+    return house
 
 
 # ------------------------------------------------------------------ the changes
@@ -151,12 +184,27 @@ def _missing_field(rec, rng):
     rec[field] = None
 
 
+_STREET_WORDS = {"Street": "St", "Avenue": "Ave", "Road": "Rd", "Drive": "Dr", "Lane": "Ln",
+                 "Court": "Ct", "Apt.": "#", "Suite": "Ste"}
+
+
+def _address_variant(rec, rng):
+    street = str(rec["street"])
+    for long, short in _STREET_WORDS.items():
+        street = street.replace(long, short)
+    if street == str(rec["street"]):
+        street = street.upper()
+    rec["street"] = street
+
+
 def _salutation_variant(rec, rng):
     options = _SALUTATIONS.get(str(rec["salutation"]))
     if options:
         rec["salutation"] = options[int(rng.integers(0, len(options)))]
 
 
+_FIELD = {"phone_format": "phone", "email_variant": "email", "salutation_variant": "salutation",
+          "address_variant": "street"}
 _APPLY = {"typo": _typo, "swap_names": _swap_names, "phone_format": _phone_format,
           "email_variant": _email_variant, "case_noise": _case_noise, "missing_field": _missing_field,
-          "salutation_variant": _salutation_variant}
+          "salutation_variant": _salutation_variant, "address_variant": _address_variant}
