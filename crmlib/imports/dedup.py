@@ -4,7 +4,8 @@ Comparing every customer with every other is O(n^2): 5 * 10^9 pairs for 100,000 
 Blocking compares only customers that share a cheap key (the same e-mail, phone digits, birth date
 and postal code, or name initials and birth date), which keeps almost every true duplicate and a
 tiny share of the pairs. Each candidate pair is then scored with ``rapidfuzz`` (vectorised over
-all pairs with ``process.cpdist``): names (token order ignored, so 'Doe Jane' matches 'Jane Doe'),
+all pairs with ``process.cpdist``): names (first and last name each, also crossed, so 'Doe Jane'
+matches 'Jane Doe' but 'Emma Doe' does not match 'John Doe'),
 e-mail, phone digits, birth date and address, combined into a weighted mean of the comparisons
 that both records can make. Pairs at or above ``threshold`` are linked, linked customers form
 clusters (connected components), and each cluster becomes one customer: the smallest id
@@ -45,7 +46,7 @@ WEIGHTS: dict[str, float] = {"name": 0.30, "email": 0.20, "phone": 0.20, "birth_
 #: Columns of the scored pair table.
 PAIR_COLUMNS = ["left_id", "right_id", "score", *WEIGHTS]
 SURVIVORSHIP_RULES = ("most_complete", "most_recent", "oldest", "first")
-_KEY_COLUMNS = ["name_key", "email_key", "email_local", "email_domain", "phone_key", "birth_date_key",
+_KEY_COLUMNS = ["name_key", "first_key", "last_key", "email_key", "email_local", "email_domain", "phone_key", "birth_date_key",
                 "postal_key", "street_key", "initials"]
 
 
@@ -62,6 +63,7 @@ def prepare(customers: pd.DataFrame, *, id_column: str = "customer_id") -> pd.Da
     -------
     pandas.DataFrame
         ``id`` (int64) and the key columns ``name_key`` (lower-case name tokens, sorted),
+        ``first_key``, ``last_key`` (lower-case, letters only),
         ``email_key``, ``email_local`` (no dots or +tags), ``email_domain``, ``phone_key`` (last
         10 digits), ``birth_date_key``, ``postal_key``, ``street_key``, ``initials`` (first two
         letters of each sorted name token); missing as ``None``.
@@ -94,7 +96,8 @@ def prepare(customers: pd.DataFrame, *, id_column: str = "customer_id") -> pd.Da
     street = clean(col("street"))
     out = pd.DataFrame({
         "id": customers[id_column].to_numpy().astype("int64"),
-        "name_key": name_key.to_numpy(), "email_key": email.to_numpy(), "email_local": local.to_numpy(),
+        "name_key": name_key.to_numpy(), "first_key": first.to_numpy(), "last_key": last.to_numpy(),
+        "email_key": email.to_numpy(), "email_local": local.to_numpy(),
         "email_domain": domain.to_numpy(), "phone_key": digits(col("phone")).to_numpy(),
         "birth_date_key": dob.to_numpy(), "postal_key": postal.to_numpy(), "street_key": street.to_numpy(),
         "initials": initials.to_numpy(),
@@ -174,7 +177,15 @@ def score_pairs(prepared: pd.DataFrame, pairs: pd.DataFrame, *, weights: dict | 
         values = prepared[col].to_numpy(dtype=object)
         return values[left], values[right]
 
-    name = _similarity(*side("name_key"), fuzz.token_sort_ratio)
+    # names: first with first and last with last (or crossed, for swapped names), the weaker of the
+    # two counts, so 'Emma Martinez' is not 'Anthony Martinez' at the same address
+    f1, f2 = side("first_key")
+    l1, l2 = side("last_key")
+    straight = np.fmin(_similarity(f1, f2, fuzz.ratio), _similarity(l1, l2, fuzz.ratio))
+    crossed = np.fmin(_similarity(f1, l2, fuzz.ratio), _similarity(l1, f2, fuzz.ratio))
+    name = np.fmax(straight, crossed)
+    whole = _similarity(*side("name_key"), fuzz.token_sort_ratio)
+    name = np.where(np.isnan(name), whole, name)
     local = _similarity(*side("email_local"), fuzz.ratio)
     same_domain = _equal(*side("email_domain"))
     email = np.where(np.isnan(local), np.nan, 0.85 * local + 0.15 * np.nan_to_num(same_domain))

@@ -41,7 +41,7 @@ def retail_export(tables: dict[str, pd.DataFrame], *, seed: int = 0, walk_in: fl
     pandas.DataFrame
         :data:`RETAIL_COLUMNS`, one row per order line, as text.
     """
-    rng = np.random.default_rng(seed)
+    np.random.default_rng(seed)
     orders, lines = tables["orders"], tables["order_lines"]
     products, customers = tables["products"], tables["customers"]
     frame = (lines.merge(orders, on="order_id").merge(products[["product_id", "sku", "name"]], on="product_id")

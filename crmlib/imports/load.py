@@ -283,10 +283,10 @@ def _load_table(conn, spec, source, prepared: Prepared, run_id: int) -> tuple[di
             continue
         lookup = _id_map(conn, source.system, col.references)
         raw = records[name]
-        mapped = raw.map(lambda v: lookup.get(str(v)) if v is not None and not pd.isna(v) else None)
+        mapped = raw.map(lambda v, ids=lookup: ids.get(str(v)) if v is not None and not pd.isna(v) else None)
         unknown = raw.notna() & mapped.isna()
         if unknown.any():
-            text = raw[unknown].map(lambda v, c=col.references: f"{name}: no {c} record with source ID {v!r}")
+            text = raw[unknown].map(lambda v, c=col.references, n=name: f"{n}: no {c} record with source ID {v!r}")
             reasons = _add_reasons(reasons, text)
         records[name] = pd.to_numeric(mapped, errors="coerce").astype("Int64")
     # sequences: 1, 2, ... within the parent, after what the target already holds

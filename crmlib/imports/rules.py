@@ -182,14 +182,23 @@ def failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         cases = err.failure_cases
         cases = cases[cases["index"].notna()]
         if len(cases):
-            column = cases["column"].astype(object).where(cases["column"].notna(), None)
             rule = cases["check"].astype(str)
-            column = [c if c is not None else r.split(" >= ")[0] if " >= " in r else None
-                      for c, r in zip(column, rule, strict=True)]
+            # a cross-column rule ('due_at >= issued_at') is reported once, on its own column
+            wide = rule.str.contains(" >= ", regex=False)
+            own = rule.str.split(" >= ").str[0]
+            column = cases["column"].astype(object).where(~wide, own)
+            cases = cases[~wide | (cases["column"].astype(object) == own) | cases["column"].isna()]
+            rule, column = rule[cases.index], column[cases.index]
+            value = cases["failure_case"].astype(object)
+            if wide.any():
+                rows = cases["index"].to_numpy()
+                picked = [frame.loc[r, c] if w and c in frame else v
+                          for r, c, w, v in zip(rows, column, wide[cases.index], value, strict=True)]
+                value = pd.Series(picked, index=cases.index, dtype=object)
             rule = rule.replace({"not_nullable": "not missing", "field_uniqueness": "unique key",
                                  "multiple_fields_uniqueness": "unique key"})
-            out.append(pd.DataFrame({"row": cases["index"].to_numpy(), "column": column,
-                                     "rule": rule.to_numpy(), "value": cases["failure_case"].to_numpy()}))
+            out.append(pd.DataFrame({"row": cases["index"].to_numpy(), "column": column.to_numpy(),
+                                     "rule": rule.to_numpy(), "value": value.to_numpy()}))
     if not out:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
     result = pd.concat(out, ignore_index=True).drop_duplicates(["row", "column", "rule"])

@@ -168,7 +168,7 @@ POPULAR = ["Diapers", "Spaghetti", "Tortilla Chips", "Coffee Beans", "Shampoo", 
 def catalogue(rng: np.random.Generator) -> pd.DataFrame:
     """Products with category, subcategory, price, cost, price band and a popularity weight."""
     rows = []
-    for ci, (cat, (subs, (lo, hi))) in enumerate(CATALOGUE.items()):
+    for ci, (cat, (subs, (_lo, _hi))) in enumerate(CATALOGUE.items()):
         for sub, names in subs.items():
             for name in names:
                 rows.append((cat, ci, sub, name))
