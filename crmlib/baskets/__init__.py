@@ -11,6 +11,7 @@
 from .compare import lift_by, lift_contrast
 from .crosssell import recommend
 from .encode import FILTERS, LEVELS, WEEKDAYS, Baskets, make_baskets
+from .findings import contrast_findings, rule_findings
 from .mine import (
     ENGINES,
     ITEMSET_KINDS,
@@ -53,6 +54,7 @@ __all__ = [
     "adjust_pvalues",
     "association_rules",
     "closed_itemsets",
+    "contrast_findings",
     "frequent_itemsets",
     "is_redundant",
     "lift_by",
@@ -63,6 +65,7 @@ __all__ = [
     "prune_redundant",
     "readable",
     "recommend",
+    "rule_findings",
     "select_itemsets",
     "significant",
 ]
