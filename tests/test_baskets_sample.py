@@ -149,3 +149,10 @@ def test_cross_sell_suggests_the_planted_consequents(default_sample):
                            "item": baskets.items[baskets.matrix.indices]}).drop_duplicates()
     clash = rec.merge(bought, on=["customer_id", "item"])
     assert clash.empty
+
+
+def test_papermill_sees_every_parameter(defaults):
+    import papermill
+
+    inferred = papermill.inspect_notebook(str(NOTEBOOK))
+    assert set(inferred) == set(defaults)

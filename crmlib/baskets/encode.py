@@ -296,8 +296,8 @@ def _item_codes(product_ids: np.ndarray, products: pd.DataFrame | None, level: s
         labels = np.asarray(names, dtype=object)
     else:
         labels = products[level].astype(str).to_numpy(dtype=object)
-    codes_per_product, uniques = pd.factorize(labels, sort=True)
-    return codes_per_product[pos], pd.Index(uniques, dtype=object)
+    codes, uniques = pd.factorize(labels[pos], sort=True)  # only the items that were bought
+    return codes, pd.Index(uniques, dtype=object)
 
 
 def _weekday_code(value) -> int:
