@@ -239,7 +239,8 @@ def compare(what, source, min_support, max_len, baseline, repeat, ratios):
     print(f"{what}, min_support {min_support}: crmlib {ours['seconds']:.2f} s, "
           f"+{ours['peak_mb']:.0f} MB ({ours['itemsets']:,} itemsets, {ours['rules']:,} rules, "
           f"engine {ours['engine']}); {baseline} {base['seconds']:.2f} s, +{base['peak_mb']:.0f} MB "
-          f"({base['rules']:,} rules); order lines resident {ours['data_mb']:.0f} MB; {check}",
+          f"({base['rules']:,} rules); whole-process peak RSS {ours['total_peak_mb']:.0f} vs "
+          f"{base['total_peak_mb']:.0f} MB (order lines, interpreter and imports included); {check}",
           flush=True)
     ratios.append(f"ratio crmlib rules ({what}, min_support {min_support}) vs {name}: "
                   f"time {base['seconds'] / ours['seconds']:.1f}x, "

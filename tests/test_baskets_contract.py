@@ -301,3 +301,34 @@ def test_recommend_top_k(lines, orders):
     with pytest.raises(ParameterError, match=re.escape(
             "baskets.recommend: 'top_k' must be an int in [1, inf); got 0.")):
         recommend(b, mine_rules(b, min_support=0.3), top_k=0)
+
+
+def _public_callables():
+    import inspect
+
+    import crmlib.baskets as pkg
+    from crmlib.baskets import plots
+    from crmlib.baskets.synthetic import zipf_order_lines
+
+    found = [getattr(pkg, n) for n in pkg.__all__ if inspect.isfunction(getattr(pkg, n))]
+    found += [getattr(plots, n) for n in plots.__all__] + [zipf_order_lines]
+    return found
+
+
+@pytest.mark.parametrize("func", _public_callables(), ids=lambda f: f.__name__)
+def test_documented_parameters_match_the_signature(func):
+    import inspect
+
+    doc = inspect.getdoc(func) or ""
+    assert doc, f"{func.__name__} has no docstring"
+    if "Parameters\n----------" not in doc:
+        return
+    section = doc.split("Parameters\n----------")[1]
+    section = re.split(r"\n\n(?:Returns|Raises|Examples|Notes|Yields)\n-", section)[0]
+    documented = []
+    for line in section.splitlines():
+        m = re.match(r"^(\w+(?:, \w+)*)(?: :|$)", line)
+        if m and not line.startswith(" "):
+            documented += m.group(1).split(", ")
+    params = [p for p in inspect.signature(func).parameters if p not in ("self",)]
+    assert documented == params, f"{func.__name__}: documented {documented}, signature {params}"
