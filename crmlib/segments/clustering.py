@@ -129,15 +129,18 @@ class CustomerClusters:
     # -- checks ---------------------------------------------------------------------------------
     def _candidate_ks(self, n_rows, where):
         if self.n_clusters is not None:
-            check_interval(self.n_clusters, 1, None, name="n_clusters", where=where, integer=True)
+            check_interval(self.n_clusters, 1, None, name="n_clusters", where=where, integer=True,
+                           closed="left")
             ks = [int(self.n_clusters)]
         else:
             check_type(self.k_range, (tuple, list, range), name="k_range", where=where,
                        type_name="a (low, high) tuple or a list of int")
             if isinstance(self.k_range, tuple) and len(self.k_range) == 2:
                 low, high = self.k_range
-                check_interval(low, 2, None, name="k_range[0]", where=where, integer=True)
-                check_interval(high, low, None, name="k_range[1]", where=where, integer=True)
+                check_interval(low, 2, None, name="k_range[0]", where=where, integer=True,
+                               closed="left")
+                check_interval(high, low, None, name="k_range[1]", where=where, integer=True,
+                               closed="left")
                 ks = list(range(int(low), int(high) + 1))
             else:
                 ks = list(self.k_range)
@@ -154,9 +157,10 @@ class CustomerClusters:
         check_one_of(self.scaling, SCALINGS, name="scaling", where=where)
         check_one_of(self.covariance_type, ("full", "diag", "tied", "spherical"),
                      name="covariance_type", where=where)
-        check_interval(self.n_init, 1, None, name="n_init", where=where, integer=True)
+        check_interval(self.n_init, 1, None, name="n_init", where=where, integer=True,
+                       closed="left")
         check_interval(self.silhouette_sample, 10, None, name="silhouette_sample", where=where,
-                       integer=True)
+                       integer=True, closed="left")
         check_type(self.random_state, numbers.Integral, name="random_state", where=where,
                    type_name="an int")
 

@@ -91,6 +91,11 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
     day = as_of_timestamp(as_of, where=where, default=tx["day"].max() if len(tx) else None)
     amount = tx["amount"].astype(float)
     tx = tx[(tx["day"] <= day) & ((amount >= 0) if zero_is_purchase else (amount > 0))]
+    if len(tx) == 0:
+        empty = pd.DataFrame({"frequency": pd.Series(dtype=int), "recency": pd.Series(dtype=float),
+                              "T": pd.Series(dtype=float), "monetary_value": pd.Series(dtype=float),
+                              "first_purchase": pd.Series(dtype="datetime64[ns]")})
+        return empty.rename_axis("customer_id")
     daily = tx.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
     daily = daily.sort_values(["customer_id", "day"], kind="stable")
     g = daily.groupby("customer_id")
@@ -185,9 +190,11 @@ class _BaseFitter:
 
     def _check_params(self):
         where = f"{type(self).__name__}.fit"
-        check_interval(self.penalizer_coef, 0, None, name="penalizer_coef", where=where)
+        check_interval(self.penalizer_coef, 0, None, name="penalizer_coef", where=where,
+                       closed="left")
         check_interval(self.tol, 0, None, name="tol", where=where, closed="neither")
-        check_interval(self.max_iter, 1, None, name="max_iter", where=where, integer=True)
+        check_interval(self.max_iter, 1, None, name="max_iter", where=where, integer=True,
+                       closed="left")
 
     def _fit(self, arrays, weights):
         def objective(log_params):
@@ -366,7 +373,8 @@ class BetaGeoFitter(_BaseFitter):
         pandas.Series of float
             Indexed like ``data``, named ``expected_purchases``.
         """
-        check_interval(t, 0, None, name="t", where="BetaGeoFitter.expected_purchases")
+        check_interval(t, 0, None, name="t", where="BetaGeoFitter.expected_purchases",
+                       closed="left")
         x, t_x, T, index = self._arrays(data, "BetaGeoFitter.expected_purchases")
         r, alpha, a, b = self.params_.to_numpy()
         if t == 0:
@@ -384,7 +392,8 @@ class BetaGeoFitter(_BaseFitter):
     def expected_purchases_new(self, t) -> float:
         """Expected purchases of a new customer in a period of length ``t``: E[X(t)], equation (7)."""
         check_fitted(self, "params_")
-        check_interval(t, 0, None, name="t", where="BetaGeoFitter.expected_purchases_new")
+        check_interval(t, 0, None, name="t", where="BetaGeoFitter.expected_purchases_new",
+                       closed="left")
         r, alpha, a, b = self.params_.to_numpy()
         hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return float((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp))
@@ -534,10 +543,10 @@ def customer_lifetime_value(transaction_model, spend_model, data, *, horizon=12,
     where = "segments.customer_lifetime_value"
     check_type(transaction_model, BetaGeoFitter, name="transaction_model", where=where)
     check_type(spend_model, GammaGammaFitter, name="spend_model", where=where)
-    check_interval(horizon, 1, None, name="horizon", where=where, integer=True)
+    check_interval(horizon, 1, None, name="horizon", where=where, integer=True, closed="left")
     check_interval(period, 0, None, name="period", where=where, closed="neither")
-    check_interval(discount_rate, 0, None, name="discount_rate", where=where)
-    check_interval(margin, None, None, name="margin", where=where)
+    check_interval(discount_rate, 0, None, name="discount_rate", where=where, closed="left")
+    check_interval(margin, None, None, name="margin", where=where, closed="neither")
     spend = spend_model.expected_spend(data)
     previous = transaction_model.expected_purchases(data, 0)
     value = pd.Series(0.0, index=spend.index)

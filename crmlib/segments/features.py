@@ -140,8 +140,8 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
         Indexed by ``customer_id``, float columns: ``recency_days`` (days since the last
         purchase), ``frequency`` (purchases, orders with a positive amount), ``monetary`` (net
         amount, refunds subtracted), ``avg_order_value``, ``tenure_days``, ``orders_per_month``,
-        ``items_per_order``, ``discount_share`` (share of gross line value bought on discount),
-        ``cat_<category>`` (revenue share per category), ``chan_<kind or id>`` (share of orders
+        ``items_per_order`` (lines per purchase), ``discount_share`` (share of gross line value
+        bought on discount), ``cat_<category>`` (revenue share per category), ``chan_<kind or id>`` (share of orders
         per channel), ``tickets`` and ``complaints`` (counts, when the tables are given).
         Customers whose orders are all zero or refunds are left out. Empty with these columns when
         nobody bought before ``as_of``.
@@ -196,7 +196,7 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
     feats["tenure_days"] = (day - start).dt.days.astype(float).clip(lower=0.0)
     months = np.maximum(feats["tenure_days"] / 30.4375, 1.0)
     feats["orders_per_month"] = feats["frequency"] / months
-    feats["items_per_order"] = g["n_lines"].sum() / feats["frequency"]
+    feats["items_per_order"] = gb["n_lines"].sum() / feats["frequency"]
 
     lines = _line_values(order_lines)
     lines = lines.merge(values[["order_id", "customer_id"]], on="order_id", how="inner")
