@@ -25,7 +25,14 @@ from sqlalchemy import (
     Table,
 )
 
-__all__ = ["CANONICAL_TABLES", "DATE_COLUMNS", "metadata", "table_columns"]
+__all__ = [
+    "CANONICAL_TABLES",
+    "CATEGORICAL_COLUMNS",
+    "DATE_COLUMNS",
+    "TIME_COLUMN",
+    "metadata",
+    "table_columns",
+]
 
 metadata = MetaData()
 
@@ -218,6 +225,35 @@ CANONICAL_TABLES: tuple[str, ...] = tuple(t.name for t in metadata.sorted_tables
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     t.name: tuple(c.name for c in t.columns if isinstance(c.type, (Date, DateTime)))
     for t in metadata.sorted_tables
+}
+
+
+#: Low-cardinality text columns, loaded as pandas categoricals.
+CATEGORICAL_COLUMNS: frozenset[tuple[str, str]] = frozenset({
+    ("customers", c) for c in ("salutation", "gender", "marital_status", "occupation", "income_band",
+                               "city", "region", "country", "contact_preference", "acquisition_channel")
+} | {
+    ("products", "category"), ("products", "subcategory"), ("products", "price_band"),
+    ("channels", "kind"), ("channels", "region"), ("sales_reps", "region"),
+    ("orders", "status"), ("payments", "method"),
+    ("interactions", "channel"), ("interactions", "kind"), ("interactions", "outcome"),
+    ("service_tickets", "category"), ("service_tickets", "priority"),
+    ("campaigns", "channel"), ("opportunities", "stage"),
+})
+
+#: The column that ``since`` / ``until`` filter on, per table (order_lines go through orders).
+TIME_COLUMN: dict[str, str] = {
+    "customers": "created_at",
+    "rep_targets": "month",
+    "campaigns": "started_at",
+    "orders": "ordered_at",
+    "invoices": "issued_at",
+    "payments": "paid_at",
+    "interactions": "occurred_at",
+    "service_tickets": "opened_at",
+    "campaign_contacts": "contacted_at",
+    "campaign_responses": "responded_at",
+    "opportunities": "created_at",
 }
 
 
