@@ -4,7 +4,7 @@ Customers (as of 2025-03-31):
   1  three purchases (Jan 5: 50.00, Feb 10: 90.00, Mar 20: 10.00), two channels, discounts
   2  one purchase (Feb 1: 100.00)
   3  no order at all
-  4  one purchase (Jan 15: 80.00) and a return order (Jan 25: -40.00)
+  4  one purchase (Jan 15: 80.00) and a refund order (Jan 25: -40.00, negative quantity)
   5  only a zero-amount order (Mar 1, 100% discount)
   6  only a cancelled order
 """
@@ -63,7 +63,7 @@ def orders() -> pd.DataFrame:
         "ordered_at": pd.to_datetime(["2025-01-05 10:00", "2025-02-10 12:30", "2025-03-20 09:15",
                                       "2025-02-01 16:00", "2025-01-15 11:00", "2025-01-25 11:00",
                                       "2025-03-01 10:00", "2025-03-05 10:00"]),
-        "status": ["completed", "completed", "completed", "completed", "completed", "returned",
+        "status": ["completed", "completed", "completed", "completed", "completed", "completed",
                    "completed", "cancelled"],
     })
 

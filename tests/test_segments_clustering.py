@@ -77,12 +77,13 @@ def test_profiles_and_names(blobs):
     assert table.columns[0] == "cluster_name"
 
 
-def test_log_scaling_only_outside_unit_interval(blobs):
-    X, _ = blobs
-    model = CustomerClusters(n_clusters=3).fit(X)
-    assert "discount_share" not in model.log_columns_
-    assert "avg_order_value" in model.log_columns_
-    assert CustomerClusters(n_clusters=3, scaling="robust").fit(X).log_columns_ == []
+def test_log_scaling_only_on_right_skewed_columns_outside_unit_interval():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"spend": rng.lognormal(3, 1, 200), "share": rng.beta(1, 9, 200),
+                      "tenure": rng.uniform(0, 1000, 200)})
+    model = CustomerClusters(n_clusters=2).fit(X)
+    assert model.log_columns_ == ["spend"]  # share is in [0, 1]; tenure is not skewed
+    assert CustomerClusters(n_clusters=2, scaling="robust").fit(X).log_columns_ == []
 
 
 def test_projection(blobs):

@@ -122,3 +122,10 @@ def test_features_missing_product_column():
 def test_features_bad_as_of():
     with pytest.raises(ParameterError, match="'as_of' must be a date"):
         customer_features(F.orders(), F.order_lines(), as_of="not a date")
+
+
+def test_returned_orders_are_dropped_by_default():
+    orders = F.orders()
+    orders.loc[orders["order_id"] == 104, "status"] = "returned"
+    assert 104 not in set(order_values(orders, F.order_lines())["order_id"])
+    assert 104 in set(order_values(orders, F.order_lines(), exclude_status=("cancelled",))["order_id"])

@@ -10,8 +10,8 @@ import pandas as pd
 from .._validation import check_columns, check_type, examples
 from ..errors import DataContractError, EmptyDataError, ParameterError
 
-#: Order statuses that never count as a purchase.
-DEFAULT_EXCLUDE_STATUS: tuple[str, ...] = ("cancelled",)
+#: Order statuses that never count as a purchase (the sample marks a refunded order 'returned').
+DEFAULT_EXCLUDE_STATUS: tuple[str, ...] = ("cancelled", "returned")
 
 
 def as_of_timestamp(as_of, *, where: str, default=None) -> pd.Timestamp:

@@ -52,7 +52,7 @@ def acquisition_cost(customers, campaigns, orders=None, *, by="campaign", as_of=
         the cost of campaigns that acquired nobody is left out).
     as_of : date-like, optional
         Customers created and orders placed after this day are ignored. Default: no limit.
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
         Order statuses that do not convert.
 
     Returns

@@ -26,7 +26,8 @@ __all__ = ["CLUSTER_METHODS", "SCALINGS", "CustomerClusters"]
 
 #: Clustering algorithms: 'kmeans' picks k by silhouette, 'gmm' by BIC.
 CLUSTER_METHODS: tuple[str, ...] = ("kmeans", "gmm")
-#: Scalings: 'log-robust' (signed log1p on columns outside [0, 1], then RobustScaler),
+#: Scalings: 'log-robust' (signed log1p on right-skewed columns (skew > 1) outside [0, 1], then
+#: RobustScaler),
 #: 'robust', 'standard'.
 SCALINGS: tuple[str, ...] = ("log-robust", "robust", "standard")
 
@@ -44,7 +45,10 @@ class CustomerClusters:
     n_clusters : int, optional
         Fix k instead of choosing it (``k_range`` is then ignored).
     scaling : {'log-robust', 'robust', 'standard'}, default='log-robust'
-        How features are scaled before clustering.
+        How features are scaled before clustering: 'log-robust' puts right-skewed columns
+        (skewness > 1, values outside [0, 1]: counts, money) on a signed log scale, then scales every
+        column by its median and interquartile range; 'robust' skips the log; 'standard' uses
+        mean and standard deviation.
     columns : list of str, optional
         Feature columns to use; default: every numeric column of ``X``.
     covariance_type : {'full', 'diag', 'tied', 'spherical'}, default='full'
@@ -220,7 +224,8 @@ class CustomerClusters:
         self.feature_names_in_ = np.asarray(data.columns, dtype=object)
         if self.scaling == "log-robust":
             inside = (data.min() >= 0) & (data.max() <= 1)
-            self.log_columns_ = [c for c in data.columns if not inside[c]]
+            skew = data.skew().fillna(0.0)
+            self.log_columns_ = [c for c in data.columns if not inside[c] and skew[c] > 1]
         else:
             self.log_columns_ = []
         pre = data.copy()

@@ -50,7 +50,7 @@ def order_values(orders, order_lines, *, exclude_status=DEFAULT_EXCLUDE_STATUS) 
     order_lines : pandas.DataFrame
         Canonical order lines, with at least ``order_id, quantity, unit_price, discount``.
         A negative quantity is a return and gives a negative amount.
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
         Orders with one of these statuses are dropped.
 
     Returns
@@ -131,7 +131,7 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
         ``customer_id, opened_at``; adds the ticket count.
     interactions : pandas.DataFrame, optional
         ``customer_id, occurred_at, kind``; adds the number of interactions of kind 'complaint'.
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
         Order statuses that are not purchases.
 
     Returns

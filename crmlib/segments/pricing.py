@@ -49,7 +49,7 @@ def segment_pricing(orders, order_lines, products, segments, *,
         ``product_id, price_band``.
     segments : pandas.DataFrame
         ``customer_id, segment`` (RFM segment, cluster, tier, ...).
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
 
     Returns
     -------
@@ -106,7 +106,7 @@ def discount_response(orders, order_lines, segments, *,
     ----------
     orders, order_lines, segments : pandas.DataFrame
         As for :func:`segment_pricing`.
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
 
     Returns
     -------

@@ -31,7 +31,7 @@ def customer_margin(orders, order_lines, products, *, as_of=None,
         ``product_id, unit_cost``.
     as_of : date-like, optional
         Orders after this day are ignored. Default: all orders.
-    exclude_status : tuple of str, default=('cancelled',)
+    exclude_status : tuple of str, default=('cancelled', 'returned')
         Order statuses left out.
 
     Returns
