@@ -133,7 +133,7 @@ def _check_summary(data, required, *, where: str) -> pd.DataFrame:
             (d["recency"] > d["T"], "recency > T"),
             (d["recency"] < 0, "recency < 0"),
             ((f == 0) & (d["recency"] != 0), "frequency 0 but recency != 0"),
-            (d["T"] <= 0, "T <= 0"),
+            (d["T"] < 0, "T < 0"),
         )
         for mask, text in checks:
             if mask.any():
