@@ -338,12 +338,14 @@ def test_one_purchase_customers_only():
     assert (model.probability_alive(data).iloc[:5] == 1.0).all()
 
 
-def test_first_purchase_on_as_of_day_has_t_zero():
+def test_first_purchase_on_as_of_day_has_t_zero(cdnow_summary):
     tx = pd.DataFrame({"customer_id": [1, 2, 2], "amount": [5.0, 10.0, 12.0],
                        "ordered_at": pd.to_datetime(["2025-01-10", "2025-01-01", "2025-01-05"])})
     s = clv_summary(tx, as_of="2025-01-10")
     assert s.loc[1, ["frequency", "recency", "T"]].tolist() == [0, 0.0, 0.0]
-    data = pd.concat([s] * 3, ignore_index=True)
-    model = BetaGeoFitter().fit(data)  # T = 0 is a valid observation (likelihood 1)
-    assert np.isfinite(model.params_).all()
-    assert model.probability_alive(s).loc[1] == 1.0
+    # T = 0 is a valid observation with likelihood 1: it leaves the fit unchanged
+    today = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]}, index=[99999])
+    with_today = BetaGeoFitter().fit(pd.concat([cdnow_summary, today]))
+    without = BetaGeoFitter().fit(cdnow_summary)
+    np.testing.assert_allclose(with_today.params_, without.params_, rtol=1e-3)
+    assert with_today.probability_alive(today).iloc[0] == 1.0

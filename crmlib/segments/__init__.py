@@ -13,7 +13,7 @@ from __future__ import annotations
 from .acquisition import acquisition_cost, cohort_retention
 from .clustering import CustomerClusters
 from .clv import BetaGeoFitter, GammaGammaFitter, clv_summary, customer_lifetime_value
-from .features import customer_features, order_values
+from .features import CLUSTER_FEATURES, customer_features, order_values
 from .pricing import discount_response, pricing_tests, segment_pricing
 from .profit import customer_margin, pareto_curve, profit_tiers, tier_summary
 from .rfm import (
@@ -26,6 +26,7 @@ from .rfm import (
 )
 
 __all__ = [
+    "CLUSTER_FEATURES",
     "SEGMENT_MAPS",
     "SEGMENT_ORDER",
     "BetaGeoFitter",

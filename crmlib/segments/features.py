@@ -21,12 +21,19 @@ from ._common import (
     to_naive_datetime,
 )
 
-__all__ = ["LINE_COLUMNS", "ORDER_COLUMNS", "customer_features", "order_values"]
+__all__ = ["CLUSTER_FEATURES", "LINE_COLUMNS", "ORDER_COLUMNS", "customer_features", "order_values"]
 
 #: Columns of ``orders`` that the segments analyses need.
 ORDER_COLUMNS: tuple[str, ...] = ("order_id", "customer_id", "ordered_at", "status")
 #: Columns of ``order_lines`` that the segments analyses need.
 LINE_COLUMNS: tuple[str, ...] = ("order_id", "quantity", "unit_price", "discount")
+#: The features the segmentation notebook clusters on (RFM plus order value, tenure, basket size
+#: and discount use); channel and category mixes are left out because per-customer shares are
+#: noisy and, scaled to unit spread, drown the behavioural signal.
+CLUSTER_FEATURES: tuple[str, ...] = (
+    "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "items_per_order",
+    "discount_share",
+)
 
 
 def _line_values(order_lines: pd.DataFrame) -> pd.DataFrame:
