@@ -102,7 +102,7 @@ def plot_segment_treemap(summary, *, value="customers", ax=None):
     cmap = mpl.colormaps["tab20"]
     for i, ((x, y, w, h), name, v) in enumerate(zip(rects, names, vals, strict=True)):
         ax.add_patch(mpl.patches.Rectangle((x, y), w, h, facecolor=cmap(i % 20), edgecolor="white"))
-        if w * h > 0.01:
+        if w * h > 0.02:
             ax.text(x + w / 2, y + h / 2, f"{name}\n{v:,.0f}", ha="center", va="center", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
