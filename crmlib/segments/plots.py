@@ -112,7 +112,19 @@ def plot_segment_treemap(summary, *, value="customers", ax=None):
 
 
 def plot_k_selection(scores, *, ax=None):
-    """Silhouette (KMeans) and BIC (mixture) against k from ``CustomerClusters.scores_``."""
+    """Silhouette (KMeans) and BIC (mixture) against k.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``CustomerClusters.scores_`` (``k, silhouette, bic``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     check_frame(scores, ("k", "silhouette", "bic"), where="segments.plot_k_selection", name="scores")
     ax = _axes(ax)
     ax.plot(scores["k"], scores["silhouette"], marker="o", color="#4C72B0", label="silhouette")
@@ -159,7 +171,19 @@ def plot_cluster_projection(projection, *, names=None, ax=None, max_points=5000)
 
 
 def plot_profile_heatmap(profile_z, *, ax=None):
-    """Heatmap of ``CustomerClusters.profile_z_`` (clusters x features, standardised differences)."""
+    """Heatmap of clusters x features, standardised differences from the average.
+
+    Parameters
+    ----------
+    profile_z : pandas.DataFrame
+        ``CustomerClusters.profile_z_``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     ax = _axes(ax, (9, 0.6 * len(profile_z) + 2))
     values = profile_z.to_numpy(dtype=float)
     limit = max(float(np.nanmax(np.abs(values))) if values.size else 1.0, 1e-9)
@@ -174,7 +198,19 @@ def plot_profile_heatmap(profile_z, *, ax=None):
 
 
 def plot_pareto(curve, *, ax=None):
-    """Cumulative profit share against cumulative customer share (from ``pareto_curve``)."""
+    """Cumulative profit share against cumulative customer share, with the top-20% share marked.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``customer_share, value_share`` (the output of ``pareto_curve``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     check_frame(curve, ("customer_share", "value_share"), where="segments.plot_pareto", name="curve")
     ax = _axes(ax, (6, 5))
     ax.plot(curve["customer_share"], curve["value_share"], color="#4C72B0", label="customers")
@@ -192,7 +228,22 @@ def plot_pareto(curve, *, ax=None):
 
 
 def plot_clv_distribution(clv, *, column="clv", bins=50, ax=None):
-    """Histogram of customer lifetime values (log-spaced bins when values span > 2 decades)."""
+    """Histogram of customer lifetime values (log-spaced bins when values span > 2 decades).
+
+    Parameters
+    ----------
+    clv : pandas.DataFrame
+        Output of ``customer_lifetime_value``.
+    column : str, default='clv'
+        Column to draw; values <= 0 are left out.
+    bins : int, default=50
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     check_frame(clv, (column,), where="segments.plot_clv_distribution", name="clv")
     ax = _axes(ax)
     values = clv[column].astype(float).dropna()
@@ -210,7 +261,21 @@ def plot_clv_distribution(clv, *, column="clv", bins=50, ax=None):
 
 
 def plot_retention_heatmap(matrix, *, ax=None, max_offset=12):
-    """Heatmap of a cohort retention matrix from ``cohort_retention`` (shares, NaN left blank)."""
+    """Heatmap of a cohort retention matrix (shares; periods after ``as_of`` left blank).
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Output of ``cohort_retention``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    max_offset : int, default=12
+        Last period since the first purchase to show.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     ax = _axes(ax, (9, 0.3 * len(matrix) + 2))
     data = matrix.loc[:, [c for c in matrix.columns if c <= max_offset]]
     values = data.to_numpy(dtype=float)

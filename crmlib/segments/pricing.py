@@ -158,6 +158,12 @@ def pricing_tests(orders, order_lines, products, segments, *,
     A small p-value says the segments buy differently, so one uniform price (and discount policy)
     is unlikely to fit them all.
 
+    Parameters
+    ----------
+    orders, order_lines, products, segments : pandas.DataFrame
+        As for :func:`segment_pricing`.
+    exclude_status : tuple of str, default=('cancelled', 'returned')
+
     Returns
     -------
     pandas.DataFrame
