@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -59,3 +61,19 @@ def binomial_rows(frame: pd.DataFrame, columns, *, events: str = "defaults",
     w = np.r_[k, n - k]
     keep = w > 0
     return X[keep].reset_index(drop=True), y[keep], w[keep]
+
+
+class quiet(warnings.catch_warnings):
+    """Silence optbinning's pandas deprecation warnings inside our calls only (no global filter)."""
+
+    def __enter__(self):
+        out = super().__enter__()
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from pandas.errors import Pandas4Warning
+
+            warnings.simplefilter("ignore", Pandas4Warning)
+        except ImportError:  # pandas < 3
+            pass
+        return out

@@ -5,9 +5,9 @@ as of a cutoff (:mod:`crmlib.credit.features`). They follow scikit-learn's conve
 ``__init__`` only stores its keyword arguments, ``fit(X, y, sample_weight=None)`` validates, sets
 attributes ending in ``_`` and returns ``self``; other methods raise
 :class:`~crmlib.errors.NotFittedError` before ``fit``. Fit them on invoice rows, or on the
-weighted rows of :func:`crmlib.credit._common.binomial_rows` (the same thing, smaller)::
+weighted rows of :func:`crmlib.credit.target.binomial_rows` (the same thing, smaller)::
 
-    X, y, w = binomial_rows(backtest.train, MODEL_FEATURES, events="defaults_next",
+    X, y, w = target.binomial_rows(backtest.train, MODEL_FEATURES, events="defaults_next",
                             trials="invoices_next")
     model = ScorecardModel().fit(X, y, sample_weight=w)
     model.predict_proba(backtest.holdout)[:, 1]
@@ -26,13 +26,12 @@ or most frequent category), would lower the customer's predicted probability the
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_fitted, check_interval, check_type
 from ..errors import ParameterError
+from ._common import quiet as _quiet
 
 __all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "BoostingModel", "ScorecardModel", "reason_text"]
 
@@ -111,7 +110,8 @@ class _CreditModel:
         check_columns(X, self.features_, where=self._where)
         out = X[self.features_].copy()
         for c, cats in self.categories_.items():
-            out[c] = pd.Categorical(out[c].astype("str").where(out[c].notna()), categories=cats)
+            text = out[c].astype("str").where(out[c].notna())
+            out[c] = pd.Categorical(text.where(text.isin(cats)), categories=cats)
         for c in self.features_:
             if c not in self.categories_:
                 out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
@@ -240,7 +240,8 @@ class ScorecardModel(_CreditModel):
                 scaling_method_params={"pdo": self.pdo, "odds": self.odds,
                                        "scorecard_points": self.points})
             with _quiet():
-                scorecard.fit(frame[variables], y, sample_weight=w)
+                scorecard.fit(frame[variables], y, sample_weight=w, metric_missing="empirical",
+                              metric_special="empirical")
             kept = list(scorecard.binning_process_.get_support(names=True))
             # WoE = ln(non-event share / event share): every coefficient must be negative, or a
             # riskier bin would earn more points. Drop the worst offender (collinear) and refit.
@@ -255,8 +256,12 @@ class ScorecardModel(_CreditModel):
         self.scorecard_ = scorecard
         self.variables_ = kept
         detailed = scorecard.table(style="detailed")
-        self._points = {(v, int(b)): p for v, b, p in
-                        zip(detailed["Variable"], detailed["Bin id"], detailed["Points"], strict=True)}
+        # points are linear in the WoE within a variable: keep (slope, intercept) per variable
+        self._woe_to_points = {}
+        for v, g in detailed.groupby("Variable", sort=False):
+            woe, pts = g["WoE"].to_numpy(float), g["Points"].to_numpy(float)
+            slope = np.polyfit(woe, pts, 1)[0] if np.ptp(woe) > 0 else 0.0
+            self._woe_to_points[v] = (slope, float(np.mean(pts - slope * woe)))
         seen = detailed[detailed["Count"] > 0]
         self._best = seen.groupby("Variable")["Points"].max().to_dict()
         return self
@@ -309,8 +314,10 @@ class ScorecardModel(_CreditModel):
         check_fitted(self, "scorecard_")
         frame = self._frame(X)
         with _quiet():
-            idx = self.scorecard_.binning_process_.transform(frame, metric="indices")
-        return pd.DataFrame({v: [self._points[(v, int(i))] for i in idx[v]] for v in self.variables_})
+            woe = self.scorecard_.binning_process_.transform(
+                frame, metric="woe", metric_missing="empirical", metric_special="empirical")
+        return pd.DataFrame({v: self._woe_to_points[v][1] + self._woe_to_points[v][0] * woe[v].to_numpy(float)
+                             for v in self.variables_})
 
     def reasons(self, X: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
         """Why each row scores as it does: the variables that cost it most points.
@@ -505,19 +512,3 @@ def _categories(s: pd.Series) -> list[str]:
     if isinstance(s.dtype, pd.CategoricalDtype):
         return [str(c) for c in s.cat.categories]
     return sorted(s.dropna().astype(str).unique())
-
-
-class _quiet(warnings.catch_warnings):
-    """Silence optbinning's pandas deprecation warnings inside our calls only (no global filter)."""
-
-    def __enter__(self):
-        out = super().__enter__()
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            from pandas.errors import Pandas4Warning
-
-            warnings.simplefilter("ignore", Pandas4Warning)
-        except ImportError:  # pandas < 3
-            pass
-        return out

@@ -19,10 +19,11 @@ from scipy.stats import norm
 
 from .._validation import check_columns, check_interval, check_type
 from ..errors import EmptyDataError, ParameterError
+from ._common import quiet as _quiet
 from .features import ATTRIBUTES
 
-__all__ = ["PROFILE_COLUMNS", "default_profile", "iv_table", "rate_table", "wilson_interval",
-           "woe_table"]
+__all__ = ["PROFILE_COLUMNS", "default_profile", "iv_table", "population", "rate_table",
+           "wilson_interval", "woe_table"]
 
 #: Columns of :func:`default_profile`.
 PROFILE_COLUMNS = ("attribute", "value", "customers", "defaulters", "default_rate", "default_low",
@@ -71,6 +72,28 @@ def _flags(frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise EmptyDataError(f"{where}: no customers to profile")
     d = frame["defaults"].to_numpy(float)
     return d >= 1, d >= 2
+
+
+def population(features: pd.DataFrame, *, min_matured: int = 2) -> pd.DataFrame:
+    """The customers to profile: those with at least ``min_matured`` invoices old enough to show a
+    default, so that each of them could have become a repeat defaulter.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        :func:`~crmlib.credit.features.customer_features` (``matured_invoices`` is needed).
+    min_matured : int, default=2
+        In [1, 100].
+
+    Returns
+    -------
+    pandas.DataFrame
+        The qualifying rows of ``features``, index reset.
+    """
+    where = "credit.population"
+    check_columns(features, ("matured_invoices", "defaults"), where=where)
+    check_interval(min_matured, 1, 100, name="min_matured", where=where, integer=True)
+    return features[features["matured_invoices"] >= min_matured].reset_index(drop=True)
 
 
 def rate_table(frame: pd.DataFrame, by: str, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -177,9 +200,10 @@ def iv_table(frame: pd.DataFrame, attributes=None, *, target: str = "repeat_defa
     for a in attributes:
         binning = _fit_binning(frame[a], y, name=a, max_n_bins=max_n_bins, min_bin_size=min_bin_size)
         table = binning.binning_table
-        built = table.build().iloc[:-1]
+        with _quiet():
+            built = table.build().iloc[:-1]
+            table.analysis(print_output=False)
         n_bins = int(((built["Count"] > 0) & ~built["Bin"].astype(str).isin(["Special", "Missing"])).sum())
-        table.analysis(print_output=False)
         rows.append((a, float(table.iv), float(table.gini), n_bins))
     out = pd.DataFrame(rows, columns=["attribute", "iv", "gini", "n_bins"])
     out = out.sort_values("iv", ascending=False, kind="stable").reset_index(drop=True)
@@ -207,8 +231,8 @@ def woe_table(frame: pd.DataFrame, attribute: str, *, target: str = "repeat_defa
     y = _target(frame, target, where)
     binning = _fit_binning(frame[attribute], y, name=attribute, max_n_bins=max_n_bins,
                            min_bin_size=min_bin_size)
-    t = binning.binning_table.build()
-    t = t.iloc[:-1]  # the totals row
+    with _quiet():
+        t = binning.binning_table.build().iloc[:-1]  # without the totals row
     t = t[(t["Count"] > 0) | ~t["Bin"].astype(str).isin(["Special", "Missing"])]
     bins = [_bin_text(b) for b in t["Bin"]]
     return pd.DataFrame({
@@ -258,8 +282,6 @@ def _bin_text(b) -> str:
 
 def _fit_binning(x: pd.Series, y: np.ndarray, *, name: str, max_n_bins: int, min_bin_size: float):
     from optbinning import OptimalBinning
-
-    from .models import _quiet
 
     numeric = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
     values = x.to_numpy(float) if numeric else x.astype("str").where(x.notna(), "unknown").to_numpy()

@@ -11,7 +11,7 @@ target
     true or false. Per customer: ``invoices`` in the window and ``defaults`` among them. Models
     estimate the probability that an invoice of the customer defaults; they are fitted and
     scored on invoices (a customer with 5 invoices counts 5 times), see
-    :func:`crmlib.credit._common.binomial_rows`.
+    :func:`binomial_rows`.
 backtest
     The holdout is the target after ``cutoff``, scored with features as of ``cutoff``. The
     training sample stacks ``train_snapshots`` earlier cutoffs, ``snapshot_step_months`` apart;
@@ -35,14 +35,15 @@ from ._common import (
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
     as_timestamp,
+    binomial_rows,
     check_default_days,
     check_frame,
     check_window,
 )
 from .features import customer_features, invoice_status
 
-__all__ = ["Backtest", "backtest_samples", "customer_target", "data_period", "invoice_target",
-           "latest_cutoff", "maturity_days"]
+__all__ = ["Backtest", "backtest_samples", "binomial_rows", "customer_target", "data_period",
+           "invoice_target", "latest_cutoff", "maturity_days", "snapshot_sample"]
 
 #: Minimum history before the earliest training snapshot.
 MIN_HISTORY_DAYS = 90
@@ -258,14 +259,8 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
     extra = {"orders": orders, "order_lines": order_lines, "channels": channels}
 
     def sample(at: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
-        feats = customer_features(invoices, payments, customers, cutoff=at, default_days=default_days,
-                                  **extra)
-        tgt = customer_target(invoice_target(invoices, payments, start=at, end=at + window,
-                                             default_days=default_days, as_of=as_of))
-        tgt = tgt.rename(columns={"invoices": "invoices_next", "defaults": "defaults_next"})
-        rows = feats.merge(tgt[["customer_id", "invoices_next", "defaults_next"]], on="customer_id")
-        rows.insert(1, "snapshot", at)
-        return rows
+        return snapshot_sample(invoices, payments, customers, at=at, window_months=window_months,
+                               default_days=default_days, as_of=as_of, **extra)
 
     holdout = sample(cutoff, end)
     if holdout.empty:
@@ -283,6 +278,44 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
     return Backtest(train=train, holdout=holdout, cutoff=cutoff, train_cutoffs=train_cutoffs,
                     window_months=window_months, default_days=default_days, data_start=start,
                     data_end=end)
+
+
+def snapshot_sample(invoices: pd.DataFrame, payments: pd.DataFrame, customers: pd.DataFrame, *,
+                    at, window_months: int = 6, default_days: int = 90, as_of=None,
+                    orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None,
+                    channels: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Features as of ``at`` with the target of the window after it, for customers with an invoice
+    in the window.
+
+    Parameters
+    ----------
+    invoices, payments, customers, orders, order_lines, channels : pandas.DataFrame
+        As for :func:`crmlib.credit.features.customer_features`.
+    at : str or datetime-like
+        The snapshot (cutoff) date.
+    window_months : int, default=6
+    default_days : int, default=90
+    as_of : str or datetime-like, optional
+        When the outcomes are read (default: the end of the data); see :func:`invoice_target`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``snapshot`` (= at), the feature columns, ``invoices_next`` and
+        ``defaults_next`` (int).
+    """
+    where = "credit.snapshot_sample"
+    at = as_timestamp(at, name="at", where=where)
+    window_months = check_window(window_months, where=where)
+    feats = customer_features(invoices, payments, customers, cutoff=at, default_days=default_days,
+                              orders=orders, order_lines=order_lines, channels=channels)
+    tgt = customer_target(invoice_target(invoices, payments, start=at,
+                                         end=at + pd.DateOffset(months=window_months),
+                                         default_days=default_days, as_of=as_of))
+    tgt = tgt.rename(columns={"invoices": "invoices_next", "defaults": "defaults_next"})
+    rows = feats.merge(tgt[["customer_id", "invoices_next", "defaults_next"]], on="customer_id")
+    rows.insert(1, "snapshot", at)
+    return rows
 
 
 def _month_floor(ts: pd.Timestamp) -> pd.Timestamp:
