@@ -24,6 +24,8 @@ column may be null), money ``float64``, dates and timestamps ``datetime64[us]``,
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +44,7 @@ from .errors import DatabaseUnavailableError, DataContractError, EmptyDataError,
 __all__ = ["Crm", "connect"]
 
 _ARROW_BACKENDS = ("sqlite", "postgresql")
+_PARTITION_ROWS = 200_000  # below this a parallel read costs more than it saves
 
 
 def connect(url: str | None = None, *, engine: str = "auto") -> Crm:
@@ -316,6 +319,37 @@ class Crm:
         else:
             sql, params = self._select(table, columns, since, until, lambda i: f"${i}::timestamp")
             params = [v.isoformat(sep=" ") for v in params]
+        ranges = self._rowid_ranges(table) if self.backend == "sqlite" else [None]
+        if len(ranges) == 1:
+            parts = [self._fetch(table, sql, params, None)]
+        else:
+            # SQLite reads one row at a time on one core: read rowid ranges side by side
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                parts = list(pool.map(lambda r: self._fetch(table, sql, params, r), ranges))
+        return _to_pandas(table, pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+
+    def _rowid_ranges(self, table: str) -> list[tuple[int, int] | None]:
+        """Split a large SQLite table into contiguous rowid ranges, one per core (at most 4)."""
+        workers = min(4, os.cpu_count() or 1)
+        if workers < 2:
+            return [None]
+        conn = self._adbc()
+        try:
+            with conn.cursor() as cur:
+                # two scalar subqueries: SQLite answers each from the b-tree ends, one min+max would scan
+                cur.execute(f'SELECT (SELECT min(rowid) FROM "{table}"), (SELECT max(rowid) FROM "{table}")')
+                lo, hi = cur.fetchone()
+        finally:
+            conn.close()
+        if lo is None or hi - lo < _PARTITION_ROWS:
+            return [None]
+        step = (hi - lo) // workers + 1
+        return [(lo + i * step, lo + (i + 1) * step) for i in range(workers)]
+
+    def _fetch(self, table: str, sql: str, params: list, rowids: tuple[int, int] | None) -> pa.Table:
+        if rowids is not None:
+            glue = " AND " if " WHERE " in sql else " WHERE "
+            sql = f"{sql}{glue}t.rowid >= {int(rowids[0])} AND t.rowid < {int(rowids[1])}"
         conn = self._adbc()
         try:
             with conn.cursor() as cur:
@@ -328,7 +362,7 @@ class Crm:
             ) from None
         finally:
             conn.close()
-        return _to_pandas(table, _coerce_arrow(table, data))
+        return _coerce_arrow(table, data)
 
     def _load_sqlalchemy(self, table, columns, since, until) -> pd.DataFrame:
         t = S.metadata.tables[table]

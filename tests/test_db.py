@@ -174,3 +174,12 @@ def test_truth_tables_only_in_samples(small_url):
     assert {"truth_customers", "truth_rules"} <= set(crm.tables())
     with pytest.raises(DataContractError, match="no table 'truth_nothing'"):
         crm.truth("nothing")
+
+
+def test_parallel_rowid_ranges_give_the_same_frame(small_url, monkeypatch):
+    whole = crmlib.connect(small_url).order_lines(since="2024-01-01")
+    monkeypatch.setattr("crmlib.db._PARTITION_ROWS", 10)
+    crm = crmlib.connect(small_url)
+    assert len(crm._rowid_ranges("order_lines")) >= 2
+    pd.testing.assert_frame_equal(crm.order_lines(since="2024-01-01"), whole)
+    pd.testing.assert_frame_equal(crm.orders(), crmlib.connect(small_url, engine="sqlalchemy").orders())
