@@ -16,7 +16,7 @@ import pandas as pd
 from .._validation import check_interval, check_type
 from ..errors import ParameterError
 
-__all__ = ["PSI_THRESHOLDS", "psi", "psi_table"]
+__all__ = ["PSI_THRESHOLDS", "psi", "psi_status", "psi_table"]
 
 #: (moderate, significant) PSI thresholds.
 PSI_THRESHOLDS = (0.1, 0.25)
@@ -69,6 +69,11 @@ def psi(reference, current, *, bins: int = 10) -> float:
     return float(np.sum((cp - rp) * np.log(cp / rp)))
 
 
+def psi_status(value: float) -> str:
+    """'stable' below 0.1, 'moderate' below 0.25, else 'significant' (:data:`PSI_THRESHOLDS`)."""
+    return "stable" if value < PSI_THRESHOLDS[0] else "moderate" if value < PSI_THRESHOLDS[1] else "significant"
+
+
 def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *,
               bins: int = 10) -> pd.DataFrame:
     """PSI of several variables, flagged at the :data:`PSI_THRESHOLDS`; largest first.
@@ -98,6 +103,5 @@ def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns=None, *,
                              f"shared columns are {shared}.", name="columns")
     rows = [(c, psi(reference[c], current[c], bins=bins)) for c in columns]
     out = pd.DataFrame(rows, columns=["variable", "psi"])
-    out["status"] = np.select([out["psi"] < PSI_THRESHOLDS[0], out["psi"] < PSI_THRESHOLDS[1]],
-                              ["stable", "moderate"], "significant")
+    out["status"] = [psi_status(v) for v in out["psi"]]
     return out.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_interval
+from .._validation import check_interval, check_one_of, check_type
 from ..errors import ParameterError
 from .profile import wilson_interval
 
-__all__ = ["calibration_table", "evaluate", "gains_table", "permutation_importance", "roc_table"]
+__all__ = ["calibration_table", "choose_model", "compare_models", "evaluate", "gains_table",
+           "permutation_importance", "roc_table"]
 
 
 def _inputs(score, events, trials, *, where: str):
@@ -100,6 +101,54 @@ def evaluate(probability, events, trials=None) -> pd.Series:
         "auc": auc, "gini": 2 * auc - 1, "ks": _ks(s, k, n), "brier": brier,
         "mean_probability": float((s * n).sum() / n.sum()) if n.sum() else float("nan"),
     })
+
+
+def compare_models(scores: dict, events, trials=None, *, oracle=None) -> pd.DataFrame:
+    """:func:`evaluate` for several scores of the same customers, one row each.
+
+    Parameters
+    ----------
+    scores : dict of str to array-like
+        Model name -> predicted probability per customer.
+    events, trials
+        As for :func:`evaluate`.
+    oracle : array-like, optional
+        The true probability per customer where it is known (the sample database); adds a row
+        'oracle' and a column ``auc_vs_oracle`` (model AUC minus oracle AUC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the names (and 'oracle'); columns those of :func:`evaluate`.
+    """
+    check_type(scores, dict, name="scores", where="credit.compare_models", type_name="a dict")
+    rows = {name: evaluate(s, events, trials) for name, s in scores.items()}
+    if oracle is not None:
+        rows["oracle"] = evaluate(oracle, events, trials)
+    out = pd.DataFrame(rows).T
+    if oracle is not None:
+        out["auc_vs_oracle"] = out["auc"] - out.loc["oracle", "auc"]
+    return out
+
+
+def choose_model(metrics: pd.DataFrame, model: str = "best") -> str:
+    """The model to use: ``model`` itself, or for 'best' the one with the highest AUC.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        :func:`compare_models` (the 'oracle' row is never chosen).
+    model : str, default='best'
+        'best' or one of the names in ``metrics``.
+
+    Raises
+    ------
+    ParameterError
+        ``model`` is neither 'best' nor a name in ``metrics``.
+    """
+    names = [n for n in metrics.index if n != "oracle"]
+    check_one_of(model, ["best", *names], name="model", where="credit.choose_model")
+    return str(metrics.loc[names, "auc"].idxmax()) if model == "best" else model
 
 
 def roc_table(score, events, trials=None) -> pd.DataFrame:

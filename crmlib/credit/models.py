@@ -33,7 +33,11 @@ from .._validation import check_columns, check_fitted, check_interval, check_typ
 from ..errors import ParameterError
 from ._common import quiet as _quiet
 
-__all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "BoostingModel", "ScorecardModel", "reason_text"]
+__all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "MODEL_NAMES", "BoostingModel", "ScorecardModel",
+           "fit_models", "reason_text"]
+
+#: The models :func:`fit_models` fits, by name.
+MODEL_NAMES = ("scorecard", "boosting")
 
 #: The features the models use by default (those present in X; ``discount_share`` needs orders).
 #: On the sample database, adding tenure, invoice counts, lateness trend or recency of the last
@@ -466,6 +470,37 @@ class BoostingModel(_CreditModel):
         from threadpoolctl import threadpool_limits
 
         return threadpool_limits(limits=self.n_threads, user_api="openmp")
+
+
+def fit_models(train: pd.DataFrame, *, features=None, events: str = "defaults_next",
+               trials: str = "invoices_next") -> dict:
+    """Fit both models on a training sample with per-customer counts.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        One row per customer (and snapshot) with the features and the counts, e.g.
+        ``Backtest.train`` of :func:`crmlib.credit.target.backtest_samples`.
+    features : list of str, optional
+        Default: :data:`MODEL_FEATURES` present in ``train``.
+    events, trials : str
+        The columns with defaulted invoices and invoices per row.
+
+    Returns
+    -------
+    dict
+        ``{"scorecard": ScorecardModel, "boosting": BoostingModel}``, fitted (see
+        :data:`MODEL_NAMES`).
+    """
+    from ._common import binomial_rows
+
+    where = "credit.fit_models"
+    check_type(train, pd.DataFrame, name="train", where=where, type_name="a DataFrame")
+    check_columns(train, (events, trials), where=where)
+    columns = list(features) if features is not None else [f for f in MODEL_FEATURES if f in train.columns]
+    X, y, w = binomial_rows(train, columns, events=events, trials=trials)
+    return {"scorecard": ScorecardModel(features=features).fit(X, y, sample_weight=w),
+            "boosting": BoostingModel(features=features).fit(X, y, sample_weight=w)}
 
 
 def reason_text(reasons: pd.DataFrame) -> pd.DataFrame:
