@@ -58,7 +58,8 @@ def plot_iv(table: pd.DataFrame, *, ax=None):
     ax.invert_yaxis()
     for x, label in ((0.02, "weak"), (0.1, "medium"), (0.3, "strong")):
         ax.axvline(x, color="grey", ls=":", lw=1)
-        ax.text(x, -0.6, label, fontsize=8, color="grey", ha="left", va="bottom")
+        ax.text(x, 1.0, f" {label}", fontsize=8, color="grey", ha="left", va="bottom",
+                transform=ax.get_xaxis_transform())
     ax.set_xlabel("information value")
     return ax
 
