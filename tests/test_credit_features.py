@@ -166,3 +166,10 @@ def test_customers_missing_columns():
 def test_not_a_frame():
     with pytest.raises(ParameterError, match=r"credit.invoice_status: 'invoices' must be a DataFrame; got \[\] \(list\)"):
         F.invoice_status([], tiny_payments(), as_of=AS_OF)
+
+
+@pytest.mark.postgres
+def test_same_features_from_postgresql(small_url, pg_url):
+    """The features depend on the data, not on the database they come from."""
+    pd.testing.assert_frame_equal(_features(tables(pg_url)), _features(tables(small_url)),
+                                  check_exact=False, rtol=1e-9)

@@ -52,6 +52,19 @@ def binomial_rows(frame: pd.DataFrame, columns, *, events: str = "defaults",
     A customer with 5 invoices of which 1 defaulted becomes two rows with the same features:
     y=1 with weight 1 and y=0 with weight 4. Fitting and scoring on these rows is the same as on
     one row per invoice, without repeating the features per invoice. Rows with weight 0 are dropped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per customer with the feature columns, ``events`` and ``trials``.
+    columns : list of str
+        The feature columns to keep.
+    events, trials : str, default='defaults', 'invoices'
+        The columns with the number of defaulted invoices and of invoices.
+
+    Returns
+    -------
+    (X, y, sample_weight) : tuple of pandas.DataFrame, numpy.ndarray of int, numpy.ndarray of float
     """
     k = frame[events].to_numpy(float)
     n = frame[trials].to_numpy(float)

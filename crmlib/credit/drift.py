@@ -70,7 +70,17 @@ def psi(reference, current, *, bins: int = 10) -> float:
 
 
 def psi_status(value: float) -> str:
-    """'stable' below 0.1, 'moderate' below 0.25, else 'significant' (:data:`PSI_THRESHOLDS`)."""
+    """'stable' below 0.1, 'moderate' below 0.25, else 'significant' (:data:`PSI_THRESHOLDS`).
+
+    Parameters
+    ----------
+    value : float
+        A population stability index.
+
+    Returns
+    -------
+    str
+    """
     return "stable" if value < PSI_THRESHOLDS[0] else "moderate" if value < PSI_THRESHOLDS[1] else "significant"
 
 

@@ -154,6 +154,11 @@ def choose_model(metrics: pd.DataFrame, model: str = "best") -> str:
 def roc_table(score, events, trials=None) -> pd.DataFrame:
     """The ROC curve over invoices.
 
+    Parameters
+    ----------
+    score, events, trials
+        As for :func:`evaluate`; higher score = riskier.
+
     Returns
     -------
     pandas.DataFrame

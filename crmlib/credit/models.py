@@ -122,7 +122,13 @@ class _CreditModel:
         return out
 
     def predict(self, X) -> np.ndarray:
-        """The probability that an invoice of each row's customer defaults (shape (n,))."""
+        """The probability that an invoice of each row's customer defaults (shape (n,)).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         return self.predict_proba(X)[:, 1]
 
     def _reasons_frame(self, X, impact: pd.DataFrame, top: int, column: str) -> pd.DataFrame:
@@ -271,13 +277,25 @@ class ScorecardModel(_CreditModel):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities of no default and default per row, shape (n, 2)."""
+        """Probabilities of no default and default per row, shape (n, 2).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         check_fitted(self, "scorecard_")
         with _quiet():
             return self.scorecard_.predict_proba(self._frame(X))
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
-        """Scorecard points per row (higher = lower risk), shape (n,)."""
+        """Scorecard points per row (higher = lower risk), shape (n,).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         check_fitted(self, "scorecard_")
         with _quiet():
             return self.scorecard_.score(self._frame(X))
@@ -306,7 +324,13 @@ class ScorecardModel(_CreditModel):
         return out.reset_index(drop=True)
 
     def bins(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The bin (as text) of each scorecard variable per row, for drift monitoring."""
+        """The bin (as text) of each scorecard variable per row, for drift monitoring.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         check_fitted(self, "scorecard_")
         frame = self._frame(X)
         with _quiet():
@@ -314,7 +338,13 @@ class ScorecardModel(_CreditModel):
         return out[self.variables_].astype(str).reset_index(drop=True)
 
     def points_by_variable(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Points per scorecard variable per row (they add up to :meth:`score`)."""
+        """Points per scorecard variable per row (they add up to :meth:`score`).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         check_fitted(self, "scorecard_")
         frame = self._frame(X)
         with _quiet():
@@ -431,7 +461,13 @@ class BoostingModel(_CreditModel):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities of no default and default per row, shape (n, 2)."""
+        """Probabilities of no default and default per row, shape (n, 2).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Rows with the model's feature columns (others are ignored).
+        """
         check_fitted(self, "estimator_")
         frame = self._frame(X)
         with self._threads():

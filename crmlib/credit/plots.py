@@ -25,9 +25,18 @@ def _as_dict(tables):
 
 
 def plot_rates(table: pd.DataFrame, *, rate: str = "repeat_rate", ax=None):
-    """Rates of one attribute (a :func:`~crmlib.credit.profile.rate_table`) with their intervals.
+    """Rates of one attribute with their intervals; the dashed line is the overall rate.
 
-    ``rate`` is 'repeat_rate' or 'default_rate'; the dashed line is the overall rate.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`~crmlib.credit.profile.rate_table`.
+    rate : {'repeat_rate', 'default_rate'}, default='repeat_rate'
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     check_columns(table, ("attribute", "value", "customers", rate), where="credit.plot_rates")
     ax = _axes(ax)
@@ -49,7 +58,18 @@ def plot_rates(table: pd.DataFrame, *, rate: str = "repeat_rate", ax=None):
 
 
 def plot_iv(table: pd.DataFrame, *, ax=None):
-    """Information value by attribute (an :func:`~crmlib.credit.profile.iv_table`), highest on top."""
+    """Information value by attribute, highest on top.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        An :func:`~crmlib.credit.profile.iv_table`.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     check_columns(table, ("attribute", "iv"), where="credit.plot_iv")
     ax = _axes(ax)
     y = np.arange(len(table))
@@ -65,8 +85,19 @@ def plot_iv(table: pd.DataFrame, *, ax=None):
 
 
 def plot_roc(curves, *, ax=None):
-    """ROC curves: a :func:`~crmlib.credit.evaluation.roc_table` or a dict label -> table
-    (labels may carry the AUC, e.g. 'scorecard (AUC 0.75)')."""
+    """ROC curves; a label containing 'oracle' is dashed.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame or dict of str to pandas.DataFrame
+        A :func:`~crmlib.credit.evaluation.roc_table`, or label -> table (labels may carry the
+        AUC, e.g. 'scorecard (AUC 0.75)').
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     ax = _axes(ax, (5, 5))
     for label, t in _as_dict(curves).items():
         check_columns(t, ("fpr", "tpr"), where="credit.plot_roc")
@@ -82,8 +113,18 @@ def plot_roc(curves, *, ax=None):
 
 
 def plot_calibration(tables, *, ax=None):
-    """Predicted against observed default rate per bin (a
-    :func:`~crmlib.credit.evaluation.calibration_table` or a dict label -> table)."""
+    """Predicted against observed default rate per bin.
+
+    Parameters
+    ----------
+    tables : pandas.DataFrame or dict of str to pandas.DataFrame
+        A :func:`~crmlib.credit.evaluation.calibration_table`, or label -> table.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     ax = _axes(ax, (5, 5))
     top = 0.0
     for label, t in _as_dict(tables).items():
@@ -104,8 +145,18 @@ def plot_calibration(tables, *, ax=None):
 
 
 def plot_gains(tables, *, ax=None):
-    """Cumulative gains: share of defaults caught by the riskiest deciles (a
-    :func:`~crmlib.credit.evaluation.gains_table` or a dict label -> table)."""
+    """Cumulative gains: share of defaults caught by the riskiest deciles.
+
+    Parameters
+    ----------
+    tables : pandas.DataFrame or dict of str to pandas.DataFrame
+        A :func:`~crmlib.credit.evaluation.gains_table`, or label -> table.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     ax = _axes(ax, (5, 5))
     for label, t in _as_dict(tables).items():
         check_columns(t, ("cum_share_of_customers", "cum_share_of_defaults"), where="credit.plot_gains")
@@ -121,7 +172,18 @@ def plot_gains(tables, *, ax=None):
 
 
 def plot_importance(table: pd.DataFrame, *, ax=None):
-    """Permutation importance (a :func:`~crmlib.credit.evaluation.permutation_importance`)."""
+    """Permutation importance with its spread over repeats.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`~crmlib.credit.evaluation.permutation_importance`.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     check_columns(table, ("label", "importance", "std"), where="credit.plot_importance")
     ax = _axes(ax)
     y = np.arange(len(table))
@@ -133,7 +195,18 @@ def plot_importance(table: pd.DataFrame, *, ax=None):
 
 
 def plot_psi(table: pd.DataFrame, *, ax=None):
-    """PSI per variable (a :func:`~crmlib.credit.drift.psi_table`) with the 0.1 / 0.25 thresholds."""
+    """PSI per variable, coloured by status, with the 0.1 / 0.25 thresholds.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`~crmlib.credit.drift.psi_table`.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     from .drift import PSI_THRESHOLDS
 
     check_columns(table, ("variable", "psi"), where="credit.plot_psi")

@@ -218,6 +218,16 @@ def woe_table(frame: pd.DataFrame, attribute: str, *, target: str = "repeat_defa
               max_n_bins: int = 6, min_bin_size: float = 0.05) -> pd.DataFrame:
     """Weight-of-evidence table of one attribute for ``target``, after optimal binning.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per customer with ``defaults`` and ``attribute``.
+    attribute : str
+    target : {'repeat_defaulter', 'defaulter'}, default='repeat_defaulter'
+    max_n_bins : int, default=6
+    min_bin_size : float, default=0.05
+        As for :func:`iv_table`.
+
     Returns
     -------
     pandas.DataFrame

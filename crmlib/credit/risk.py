@@ -83,6 +83,11 @@ def expected_loss(scores: pd.DataFrame, balances: pd.DataFrame, *, lgd: float = 
 def loss_summary(losses: pd.DataFrame) -> pd.Series:
     """Totals of :func:`expected_loss`.
 
+    Parameters
+    ----------
+    losses : pandas.DataFrame
+        The result of :func:`expected_loss`.
+
     Returns
     -------
     pandas.Series

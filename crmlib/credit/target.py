@@ -50,7 +50,23 @@ MIN_HISTORY_DAYS = 90
 
 
 def data_period(invoices: pd.DataFrame, payments: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First invoice date and the end of the data (just after the latest invoice or payment)."""
+    """First invoice date and the end of the data.
+
+    Parameters
+    ----------
+    invoices, payments : pandas.DataFrame
+        As for :func:`crmlib.credit.features.invoice_status`.
+
+    Returns
+    -------
+    (start, end) : tuple of pandas.Timestamp
+        The first issue date, and midnight after the latest issue or payment date.
+
+    Raises
+    ------
+    EmptyDataError
+        There are no invoices.
+    """
     where = "credit.data_period"
     check_columns(invoices, INVOICE_COLUMNS, where=f"{where}(invoices)")
     check_columns(payments, PAYMENT_COLUMNS, where=f"{where}(payments)")
@@ -62,14 +78,39 @@ def data_period(invoices: pd.DataFrame, payments: pd.DataFrame) -> tuple[pd.Time
 
 
 def maturity_days(invoices: pd.DataFrame, default_days: int = 90) -> int:
-    """Days from issue until a default can show: the longest payment term plus ``default_days``."""
+    """Days from issue until a default can show: the longest payment term plus ``default_days``.
+
+    Parameters
+    ----------
+    invoices : pandas.DataFrame
+        With ``issued_at`` and ``due_at``.
+    default_days : int, default=90
+
+    Returns
+    -------
+    int
+    """
     term = (invoices["due_at"] - invoices["issued_at"]).max() / DAY if len(invoices) else 0.0
     return int(np.ceil(max(term, 0.0))) + int(default_days)
 
 
 def latest_cutoff(invoices: pd.DataFrame, payments: pd.DataFrame, *, window_months: int = 6,
                   default_days: int = 90) -> pd.Timestamp:
-    """The latest first-of-month cutoff whose whole target window can be observed in the data."""
+    """The latest first-of-month cutoff whose whole target window can be observed in the data.
+
+    Parameters
+    ----------
+    invoices, payments : pandas.DataFrame
+        As for :func:`crmlib.credit.features.invoice_status`.
+    window_months : int, default=6
+    default_days : int, default=90
+
+    Returns
+    -------
+    pandas.Timestamp
+        The cutoff such that every invoice issued in the window after it is due and
+        ``default_days`` older before the end of the data (:func:`data_period`).
+    """
     where = "credit.latest_cutoff"
     window_months = check_window(window_months, where=where)
     default_days = check_default_days(default_days, where=where)
