@@ -32,7 +32,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -57,10 +56,6 @@ __all__ = ["DEFAULT_TIMEOUT", "RunResult", "find_notebooks", "plan_runs", "run_r
 DEFAULT_TIMEOUT = 1800.0
 KERNEL_START_TIMEOUT = 60
 STATUS_OK, STATUS_FAILED, STATUS_TIMEOUT, STATUS_SKIPPED = "ok", "failed", "timeout", "skipped"
-_URL_PASSWORD = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:([^@\s]+)@")
-# the userinfo of a URL, anchored at '://' so that megabytes of embedded images and scripts are
-# scanned in linear time (an unanchored scheme pattern backtracks over every alphanumeric run)
-_URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s/]*)@")
 _RESERVED_NAMES = {store.RUNS, "index"}
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -206,8 +201,8 @@ def _secrets(values: Iterable[Any]) -> set[str]:
     found = set()
     texts = [v for v in values if isinstance(v, str)] + [_config.default_url()]
     for text in texts:
-        for m in _URL_PASSWORD.finditer(text):
-            for pw in (m.group(1), unquote(m.group(1))):
+        for m in _config.URL_USERINFO.finditer(text):
+            for pw in (m.group(2), unquote(m.group(2))):
                 if len(pw) >= 3 and pw != "***":
                     found.add(pw)
     return found
@@ -221,7 +216,7 @@ def _redactor(secrets: set[str]) -> Callable[[str], str]:
     ordered = sorted(forms, key=len, reverse=True)
 
     def redact(text: str) -> str:
-        text = _URL_USERINFO.sub(lambda m: f"://{m[1]}:***@" if m[2] else m[0], text)
+        text = _config.redact_url(text)
         for s in ordered:
             text = text.replace(s, "***")
         return text
