@@ -7,7 +7,12 @@ import sqlalchemy as sa
 
 import crmlib
 from crmlib import schema as S
-from crmlib.errors import DatabaseUnavailableError, DataContractError, EmptyDataError, ParameterError
+from crmlib.errors import (
+    DatabaseUnavailableError,
+    DataContractError,
+    EmptyDataError,
+    ParameterError,
+)
 
 
 def _hash(path):
