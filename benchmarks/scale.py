@@ -298,7 +298,7 @@ def main() -> None:
                 continue
             t = sel.loc["pandas", "seconds"] / sel.loc["spark", "seconds"]
             m = sel.loc["pandas", "peak_mb"] / sel.loc["spark", "peak_mb"]
-            print(f"ratio {task} {size} spark vs pandas: time {t:.1f}x, memory {m:.1f}x")
+            print(f"ratio {task} {size} spark vs pandas: time {t:.2g}x, memory {m:.2g}x")
 
 
 if __name__ == "__main__":
