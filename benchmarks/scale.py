@@ -286,10 +286,15 @@ def main() -> None:
                 print(f"{size:>4} {task:<5} {engine:<6} {what:>14}  peak {r['peak_mb'] / 1024:.2f} GB  "
                       f"{ {k: v for k, v in r.items() if k in ('rules', 'customers', 'impl')} }", flush=True)
     results = pd.DataFrame(rows)
+    sizes = args.sizes.split(",")
+    if (OUT / "scale.csv").exists():  # keep earlier sizes: a run can add 50M without redoing 1M
+        old = pd.read_csv(OUT / "scale.csv")
+        results = pd.concat([old[~old["size"].isin(sizes)], results], ignore_index=True)
+        sizes = [s for s in SIZES if s in set(results["size"])]
     results.to_csv(OUT / "scale.csv", index=False)
     plot(results, OUT / "scale.png")
     print(f"plot: {OUT / 'scale.png'}")
-    for size in args.sizes.split(","):
+    for size in sizes:
         for task in args.tasks.split(","):
             sel = results[(results["size"] == size) & (results["task"] == task)].set_index("engine")
             if "error" in sel and sel["error"].notna().any():
