@@ -211,6 +211,7 @@ class Crm:
         since: str | dt.date | None = None,
         until: str | dt.date | None = None,
         allow_empty: bool = True,
+        validate: bool = False,
     ) -> pd.DataFrame:
         """Load a canonical table as a typed DataFrame.
 
@@ -226,6 +227,9 @@ class Crm:
             parameters, never formatted into the SQL.
         allow_empty : bool, default=True
             If False, an empty result raises :class:`EmptyDataError`.
+        validate : bool, default=False
+            Check the rows against the table's declared validation rules
+            (``crmlib.imports.rules``, the same rules imports apply).
 
         Returns
         -------
@@ -235,7 +239,8 @@ class Crm:
         Raises
         ------
         DataContractError
-            Unknown table, unknown column, or a table/column missing from the database.
+            Unknown table, unknown column, a table/column missing from the database, or
+            (with ``validate``) rows that break the table's rules.
         EmptyDataError
             The result is empty and ``allow_empty`` is False.
         """
@@ -271,6 +276,10 @@ class Crm:
             window = "" if since is None and until is None else f" between since={since} and until={until}"
             raise EmptyDataError(f"table {table!r} in {self.url} has no rows{window}", table=table,
                                  url=self.url)
+        if validate:
+            from .imports.rules import check_frame  # pandera is imported only when asked for
+
+            check_frame(table, frame, where=f"{table} in {self.url}")
         return frame
 
     def truth(self, name: str) -> pd.DataFrame:
@@ -387,8 +396,8 @@ class Crm:
 
 
 def _add_accessor(name: str) -> None:
-    def accessor(self, columns=None, *, since=None, until=None, allow_empty=True):
-        return self.load(name, columns, since=since, until=until, allow_empty=allow_empty)
+    def accessor(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False):
+        return self.load(name, columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
     accessor.__name__ = name
     accessor.__doc__ = f"Load the ``{name}`` table; same arguments as :meth:`Crm.load`."

@@ -188,3 +188,16 @@ def test_parallel_rowid_ranges_give_the_same_frame(small_url, monkeypatch):
     assert len(crm._rowid_ranges("order_lines")) >= 2
     pd.testing.assert_frame_equal(crm.order_lines(since="2024-01-01"), whole)
     pd.testing.assert_frame_equal(crm.orders(), crmlib.connect(small_url, engine="sqlalchemy").orders())
+
+
+def test_validate_applies_the_import_rules(db_copy):
+    crm = crmlib.connect(f"sqlite:///{db_copy}")
+    assert len(crm.order_lines(validate=True)) > 0
+    con = sqlite3.connect(db_copy)
+    con.execute("UPDATE order_lines SET discount = 1.5 WHERE order_id IN (1, 2)")
+    con.commit()
+    con.close()
+    crm = crmlib.connect(f"sqlite:///{db_copy}")
+    with pytest.raises(DataContractError, match=r"order_lines in sqlite:///\S+: 2 row\(s\) break the rules of order_lines: discount"):
+        crm.order_lines(validate=True)
+    assert len(crm.order_lines()) > 0  # without validation the rows load as they are
