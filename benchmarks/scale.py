@@ -244,7 +244,7 @@ def plot(results: pd.DataFrame, path: Path) -> None:
         style = "-" if engine == "spark" else "--"
         axes[0].plot(g["lines"], g["seconds"], style, marker="o", label=f"{task} ({engine})")
         axes[1].plot(g["lines"], g["peak_mb"] / 1024, style, marker="o", label=f"{task} ({engine})")
-    for ax, label in zip(axes, ("time (s)", "peak memory (GB)")):
+    for ax, label in zip(axes, ("time (s)", "peak memory (GB)"), strict=False):
         ax.set_xscale("log")
         ax.set_xlabel("order lines")
         ax.set_ylabel(label)

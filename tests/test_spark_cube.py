@@ -35,7 +35,7 @@ def test_rollup_totals_equal_pandas(rolled, small_url):
     ours = {(int(y), int(q), str(r)): (v, o) for y, q, r, v, o in
             leaf[["year", "quarter", "region", "revenue", "orders"]].itertuples(index=False)}
     theirs = {(int(y), int(q), str(r)): (v, o) for (y, q, r), v, o in
-              zip(ref.index, ref["revenue"], ref["orders"])}
+              zip(ref.index, ref["revenue"], ref["orders"], strict=False)}
     assert ours.keys() == theirs.keys() and "" in {k[2] for k in ours}  # online channels: no region
     for key, (v, o) in theirs.items():
         assert ours[key][0] == pytest.approx(v, rel=1e-12) and ours[key][1] == o, key

@@ -46,8 +46,8 @@ def test_itemsets_equal_mlxtend(mined, pandas_baskets):
     _, _, sets, n, _ = mined
     ref = fpgrowth(pandas_baskets, min_support=MIN_SUPPORT, use_colnames=True)
     assert n == len(pandas_baskets)
-    ours = {frozenset(i): c for i, c in zip(sets["items"], sets["count"])}
-    theirs = {frozenset(i): round(s * n) for i, s in zip(ref["itemsets"], ref["support"])}
+    ours = {frozenset(i): c for i, c in zip(sets["items"], sets["count"], strict=False)}
+    theirs = {frozenset(i): round(s * n) for i, s in zip(ref["itemsets"], ref["support"], strict=False)}
     assert ours == theirs and len(ours) > 50 and max(map(len, ours)) >= 3
 
 
@@ -97,10 +97,10 @@ def test_against_crmlib_baskets_when_installed(mined, pandas_baskets):
 
 def _redundant_reference(rules: pd.DataFrame) -> set:
     best = {}
-    for a, c, q in zip(rules["antecedents"], rules["consequents"], rules["confidence"]):
+    for a, c, q in zip(rules["antecedents"], rules["consequents"], rules["confidence"], strict=False):
         best[(a, c)] = max(q, best.get((a, c), -np.inf))
     out = set()
-    for a, c, q in zip(rules["antecedents"], rules["consequents"], rules["confidence"]):
+    for a, c, q in zip(rules["antecedents"], rules["consequents"], rules["confidence"], strict=False):
         subs = (frozenset(s) for k in range(1, len(a)) for s in itertools.combinations(a, k))
         if any(best.get((s, c), -np.inf) >= q for s in subs):
             out.add((a, c))
@@ -112,7 +112,7 @@ def test_redundancy_pruning_matches_definition(mined):
 
     _, rules, _, _, spark_rules = mined
     flagged = sr.to_pandas(sr.is_redundant(spark_rules).where("redundant"))
-    assert {(a, c) for a, c in zip(flagged["antecedents"], flagged["consequents"])} == \
+    assert {(a, c) for a, c in zip(flagged["antecedents"], flagged["consequents"], strict=False)} == \
         _redundant_reference(rules)
     assert sr.prune_redundant(spark_rules).count() == len(rules) - len(flagged) > 0
 

@@ -390,7 +390,7 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
     spark = baskets_df.sparkSession
     rule_df = spark.createDataFrame(
         [(i, sorted(map(str, a)), sorted(map(str, c))) for i, (a, c) in
-         enumerate(zip(head["antecedents"], head["consequents"]))],
+         enumerate(zip(head["antecedents"], head["consequents"], strict=False))],
         T.StructType([T.StructField("rid", T.IntegerType()),
                       T.StructField("a", T.ArrayType(T.StringType())),
                       T.StructField("c", T.ArrayType(T.StringType()))]))
@@ -405,7 +405,7 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
                    F.sum((has_a & has_c).cast("long")).alias("cac"))
               .toPandas())
     rows = []
-    for i, (ante, cons) in enumerate(zip(head["antecedents"], head["consequents"])):
+    for i, (ante, cons) in enumerate(zip(head["antecedents"], head["consequents"], strict=False)):
         got = counts[counts["rid"] == i].set_index("inside")
         ca, cc, cac = (np.array([int(got[k].get(True, 0)), int(got[k].get(False, 0))])
                        for k in ("ca", "cc", "cac"))
