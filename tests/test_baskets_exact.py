@@ -163,7 +163,7 @@ def test_fisher_p_value_is_the_one_sided_exact_test(data):
         ac = r["count"]
         table = [[ac, a - ac], [c - ac, n - a - c + ac]]
         expected = fisher_exact(table, alternative="greater").pvalue
-        assert r["p_value"] == pytest.approx(expected, rel=1e-8, abs=1e-300)
+        assert r["p_value"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
         assert r["p_adjusted"] == r["p_value"]
 
 
@@ -192,3 +192,24 @@ def test_corrected_p_values_use_every_rule_that_passed(data):
     assert _rules_dict(capped) == _rules_dict(full.head(10))
     np.testing.assert_array_equal(capped["p_adjusted"].to_numpy(),
                                   full.head(10)["p_adjusted"].to_numpy())
+
+
+def _exact_sf(k, draws, good, total):
+    """P(X >= k) in exact rational arithmetic."""
+    import math
+    from fractions import Fraction
+
+    top = min(good, draws)
+    hits = sum(math.comb(good, x) * math.comb(total - good, draws - x) for x in range(k, top + 1))
+    return float(Fraction(hits, math.comb(total, draws)))
+
+
+@pytest.mark.parametrize(("k", "draws", "good", "total"), [
+    (3, 5, 4, 10), (1, 1, 1, 2), (40, 200, 300, 5000), (5, 200, 300, 5000),
+    (900, 2000, 3000, 20000), (250, 2000, 3000, 20000), (2, 2, 2, 20000), (0 + 1, 20000, 7, 20000),
+])
+def test_fisher_tail_matches_exact_arithmetic(k, draws, good, total):
+    from crmlib.baskets._fisher import fisher_greater
+
+    got = fisher_greater(np.array([k]), np.array([draws]), np.array([good]), total)[0]
+    assert got == pytest.approx(_exact_sf(k, draws, good, total), rel=1e-12, abs=1e-300)
