@@ -29,7 +29,7 @@ import pandas as pd
 
 from .._validation import check_one_of, examples
 from ..errors import ParameterError
-from .star import _KEY, ADDITIVE, DATE_LEVELS, DIMENSION, LEVELS, MEASURES, Star, check_level
+from .star import _KEY, DATE_LEVELS, DIMENSION, LEVELS, MEASURES, Star, check_level
 
 __all__ = ["DUCKDB_MIN_ROWS", "ENGINES", "grouping_sets", "resolve_where"]
 
@@ -342,12 +342,18 @@ def _distinct(star: Star, levels: tuple[str, ...], res: pd.DataFrame, entity: st
 def _base_duckdb(star: Star, base_key, names, additive, with_orders, rows) -> pd.DataFrame:
     import duckdb
 
-    fact = star.fact if rows is None else star.fact.iloc[rows]
-    cols = sorted({_KEY[dim] for dim, _lvl in base_key} | {m for m in additive if m != "lines"}
-                  | ({"order_key"} if with_orders else set()))
+    cols = sorted({_KEY[dim] for dim, _lvl in base_key} | {m for m in additive if m != "lines"})
+    data = {c: (star.fact[c].to_numpy() if rows is None else star.fact[c].to_numpy()[rows]) for c in cols}
+    n = len(star.fact) if rows is None else len(rows)
+    if with_orders:  # one flag per order (on its first line): orders add up like any measure
+        flag = np.zeros(n, dtype=np.int8)
+        flag[_first_line_of_order(star, rows)] = 1
+        data["first_line"] = flag
+    if not data:
+        data["_one"] = np.ones(n, dtype=np.int8)
     con = duckdb.connect()
     try:
-        con.register("fact", fact[cols] if cols else fact.iloc[:, :1])
+        con.register("fact", pd.DataFrame(data, copy=False))
         select, joins = [], []
         for (dim, level), name in zip(base_key, names, strict=True):
             if dim == "date":
@@ -362,7 +368,7 @@ def _base_duckdb(star: Star, base_key, names, additive, with_orders, rows) -> pd
                 (f'SUM(f."{m}")::BIGINT AS "{m}"' if m == "quantity" else f'SUM(f."{m}") AS "{m}"')
                 for m in additive]
         if with_orders:
-            aggs.append("COUNT(DISTINCT f.order_key) AS orders")
+            aggs.append("SUM(f.first_line)::BIGINT AS orders")
         group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(select)))}" if select else ""
         sql = f"SELECT {', '.join(select + aggs)} FROM fact f {' '.join(joins)} {group}"
         frame = con.sql(sql).to_arrow_table().to_pandas()

@@ -182,7 +182,7 @@ def drill_down_all(star: Star, *, by: str | Sequence[str] = ("month",),
     allowed = _engine.resolve_where(star, where, where=_where)
     engine = _engine.choose_engine(star, engine, where=_where)
     sets, index = [], {}
-    for h, (h_by, levels) in plan.items():
+    for h_by, levels in plan.values():
         for i in range(len(levels) + 1):
             s = tuple(h_by) + levels[:i]
             index.setdefault(s, len(sets))
