@@ -77,6 +77,7 @@ def member_codes(star: Star, level: str, members, *, where: str) -> np.ndarray:
         out = []
         for v in values:
             try:
+                v = str(v) if isinstance(v, (int, np.integer)) else v
                 out.append(pd.Period(v, freq=DATE_LEVELS[level]).ordinal)
             except (ValueError, TypeError):
                 example = str(pd.Period("2025-06-15", freq=DATE_LEVELS[level]))
@@ -132,10 +133,10 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
     out = []
     for s in sets:
         base_key = plan[s]
-        with_orders = count_orders and set(_dims(s)) <= ORDER_DIMS
-        if base_key not in bases or (with_orders and "orders" not in bases[base_key].columns):
-            bases[base_key] = _base(star, base_key, summed, count_orders and
-                                    set(dim for dim, _lvl in base_key) <= ORDER_DIMS, rows, engine)
+        # orders add up from the base when every dimension of the base fixes one member per order
+        with_orders = count_orders and {dim for dim, _lvl in base_key} <= ORDER_DIMS
+        if base_key not in bases:
+            bases[base_key] = _base(star, base_key, summed, with_orders, rows, engine)
         base = bases[base_key]
         res = _roll(star, base, base_key, s, [c for c in [*summed, "orders"] if c in base.columns])
         if count_orders and not with_orders:

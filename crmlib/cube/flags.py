@@ -53,7 +53,19 @@ TREE_NEEDS = ("level", "node", "parent", "attainment")
 
 def rule_text(*, target_gap: float = 0.15, parent_gap: float = 0.10,
               growth_gap: float | None = None, compare_to: str = "sply") -> str:
-    """The flag rule in one plain sentence (for reports)."""
+    """The flag rule in one plain sentence (for reports).
+
+    Parameters
+    ----------
+    target_gap, parent_gap, growth_gap
+        As for :func:`flag_underperformers`.
+    compare_to : str, default='sply'
+        The growth comparison named in the sentence ('previous', 'sply', 'ytd').
+
+    Returns
+    -------
+    str
+    """
     floor = 1 - target_gap
     text = (f"A region, manager or rep is flagged when its revenue is more than {target_gap:.0%} "
             f"below target (attainment under {floor:.0%}), unless its parent is also more than "

@@ -58,7 +58,20 @@ def parse_period(value) -> tuple[str, pd.Period]:
 
 
 def base_period(period: pd.Period, level: str, compare_to: str) -> pd.Period:
-    """The period a value is compared with: the one before, or the same one last year."""
+    """The period a value is compared with: the one before, or the same one last year.
+
+    Parameters
+    ----------
+    period : pandas.Period
+    level : str
+        Its date level ('year', 'quarter', 'month', 'week', 'day').
+    compare_to : {'previous', 'sply', 'ytd'}
+        'ytd' compares with the same period last year, like 'sply'.
+
+    Returns
+    -------
+    pandas.Period
+    """
     check_one_of(compare_to, COMPARE_TO, name="compare_to", where="cube.base_period")
     if compare_to == "previous":
         return period - 1
@@ -176,6 +189,8 @@ def share_of_total(table: pd.DataFrame, measure: str = "revenue", *,
             merged = out[by].merge(ref, on=by, how="left") if by else \
                 pd.DataFrame({"_total": np.full(len(out), ref["_total"].sum())})
         total = merged["_total"].to_numpy(dtype=float)
+        if within == "parent":  # the root is all of itself
+            total = np.where(out["depth"].to_numpy() == 0, out[measure].to_numpy(dtype=float), total)
     else:
         if within == "parent":
             raise ParameterError(f"{where}: within='parent' needs a drill-down tree; for a flat "

@@ -136,6 +136,17 @@ def plot_attainment(tree: pd.DataFrame, *, level: str = "rep", period=None, thre
     Members flagged by :func:`~crmlib.cube.flags.flag_underperformers` (column ``flagged``) are
     drawn in red.
 
+    Parameters
+    ----------
+    tree : pandas.DataFrame
+        From :func:`~crmlib.cube.metrics.attainment` (optionally flagged).
+    level : str, default='rep'
+    period : optional
+        The period to draw when the tree has a period column; default the latest.
+    threshold : float, default=0.85
+        The flag line (1 - target_gap); also colours members when the tree is not flagged.
+    ax : matplotlib.axes.Axes, optional
+
     Returns
     -------
     matplotlib.axes.Axes
@@ -163,6 +174,14 @@ def plot_attainment(tree: pd.DataFrame, *, level: str = "rep", period=None, thre
 
 def plot_mix(table: pd.DataFrame, level: str, *, measure: str = "revenue", ax=None):
     """Stacked shares (100%) of the members of ``level`` per period.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A flat table with one period column and ``level``.
+    level : str
+    measure : str, default='revenue'
+    ax : matplotlib.axes.Axes, optional
 
     Returns
     -------
@@ -192,7 +211,13 @@ def plot_mix(table: pd.DataFrame, level: str, *, measure: str = "revenue", ax=No
 
 def plot_gap_bridge(row: Mapping, *, ax=None):
     """Waterfall from the reference (target or base period) to the actual revenue of one member:
-    volume, price and mix effects (a row of :func:`~crmlib.cube.flags.decompose_gap`).
+    volume, price and mix effects.
+
+    Parameters
+    ----------
+    row : mapping
+        A row of :func:`~crmlib.cube.flags.decompose_gap`.
+    ax : matplotlib.axes.Axes, optional
 
     Returns
     -------
