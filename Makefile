@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DB     := data/crm.sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports test lab sample benchmarks lint clean
+.PHONY: help install reports prune test lab sample benchmarks lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ sample: $(DB) ## build the sample CRM database (data/crm.sqlite) if it is missin
 
 reports: $(DB) ## run every notebook with papermill and publish HTML into reports/
 	$(BIN)/crmlib run all
+
+prune: $(STAMP) ## keep the newest 30 runs per report
+	$(BIN)/crmlib prune --keep 30
 
 test: $(STAMP) ## unit tests (SQLite and PostgreSQL) and nbval over the notebooks
 	$(BIN)/python -m pytest tests --nbval-lax notebooks

@@ -21,7 +21,7 @@ def _sample(args: argparse.Namespace) -> int:
     from .sample import build
 
     result = build(args.url, customers=args.customers, seed=args.seed, progress=not args.quiet,
-                   replace=args.replace)
+                   replace=args.replace, duplicates=args.duplicates)
     rows = ", ".join(f"{k} {v:,}" for k, v in result.rows.items() if not k.startswith("truth_"))
     print(f"built {redact_url(result.url)} in {result.seconds:.1f} s: {rows}")
     return 0
@@ -33,6 +33,8 @@ def _register_sample(sub) -> None:
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--url", default=None, help="target SQLAlchemy URL (default: data/crm.sqlite)")
     p.add_argument("--replace", action="store_true", help="rebuild an existing sample database")
+    p.add_argument("--duplicates", type=float, default=0.0, metavar="FRACTION",
+                   help="share of customers given a planted duplicate (default 0; truth in truth_duplicates)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_sample)
 

@@ -38,7 +38,9 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 DEFAULT_DB_PATH = DATA_DIR / "crm.sqlite"
 
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
+# The userinfo of a URL, anchored at '://' so that megabytes of notebook output (embedded images)
+# are scanned in linear time; an unanchored scheme pattern backtracks over every alphanumeric run.
+URL_USERINFO = re.compile(r"://([^:/@\s]*):([^@\s/]*)@")
 
 
 def default_url() -> str:
@@ -52,4 +54,4 @@ def redact_url(text: str) -> str:
     >>> redact_url("postgresql://crm:s3cret@db:5432/crm")
     'postgresql://crm:***@db:5432/crm'
     """
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", str(text))
+    return URL_USERINFO.sub(lambda m: f"://{m[1]}:***@" if m[2] else m[0], str(text))

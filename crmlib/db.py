@@ -24,7 +24,9 @@ column may be null), money ``float64``, dates and timestamps ``datetime64[us]``,
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
@@ -42,6 +44,7 @@ from .errors import DatabaseUnavailableError, DataContractError, EmptyDataError,
 __all__ = ["Crm", "connect"]
 
 _ARROW_BACKENDS = ("sqlite", "postgresql")
+_PARTITION_ROWS = 200_000  # below this a parallel read costs more than it saves
 
 
 def connect(url: str | None = None, *, engine: str = "auto") -> Crm:
@@ -208,6 +211,7 @@ class Crm:
         since: str | dt.date | None = None,
         until: str | dt.date | None = None,
         allow_empty: bool = True,
+        validate: bool = False,
     ) -> pd.DataFrame:
         """Load a canonical table as a typed DataFrame.
 
@@ -223,6 +227,9 @@ class Crm:
             parameters, never formatted into the SQL.
         allow_empty : bool, default=True
             If False, an empty result raises :class:`EmptyDataError`.
+        validate : bool, default=False
+            Check the rows against the table's declared validation rules
+            (``crmlib.imports.rules``, the same rules imports apply).
 
         Returns
         -------
@@ -232,7 +239,8 @@ class Crm:
         Raises
         ------
         DataContractError
-            Unknown table, unknown column, or a table/column missing from the database.
+            Unknown table, unknown column, a table/column missing from the database, or
+            (with ``validate``) rows that break the table's rules.
         EmptyDataError
             The result is empty and ``allow_empty`` is False.
         """
@@ -268,6 +276,10 @@ class Crm:
             window = "" if since is None and until is None else f" between since={since} and until={until}"
             raise EmptyDataError(f"table {table!r} in {self.url} has no rows{window}", table=table,
                                  url=self.url)
+        if validate:
+            from .imports.rules import check_frame  # pandera is imported only when asked for
+
+            check_frame(table, frame, where=f"{table} in {self.url}")
         return frame
 
     def truth(self, name: str) -> pd.DataFrame:
@@ -316,6 +328,37 @@ class Crm:
         else:
             sql, params = self._select(table, columns, since, until, lambda i: f"${i}::timestamp")
             params = [v.isoformat(sep=" ") for v in params]
+        ranges = self._rowid_ranges(table) if self.backend == "sqlite" else [None]
+        if len(ranges) == 1:
+            parts = [self._fetch(table, sql, params, None)]
+        else:
+            # SQLite reads one row at a time on one core: read rowid ranges side by side
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                parts = list(pool.map(lambda r: self._fetch(table, sql, params, r), ranges))
+        return _to_pandas(table, pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+
+    def _rowid_ranges(self, table: str) -> list[tuple[int, int] | None]:
+        """Split a large SQLite table into contiguous rowid ranges, one per core (at most 4)."""
+        workers = min(4, os.cpu_count() or 1)
+        if workers < 2:
+            return [None]
+        conn = self._adbc()
+        try:
+            with conn.cursor() as cur:
+                # two scalar subqueries: SQLite answers each from the b-tree ends, one min+max would scan
+                cur.execute(f'SELECT (SELECT min(rowid) FROM "{table}"), (SELECT max(rowid) FROM "{table}")')
+                lo, hi = cur.fetchone()
+        finally:
+            conn.close()
+        if lo is None or hi - lo < _PARTITION_ROWS:
+            return [None]
+        step = (hi - lo) // workers + 1
+        return [(lo + i * step, lo + (i + 1) * step) for i in range(workers)]
+
+    def _fetch(self, table: str, sql: str, params: list, rowids: tuple[int, int] | None) -> pa.Table:
+        if rowids is not None:
+            glue = " AND " if " WHERE " in sql else " WHERE "
+            sql = f"{sql}{glue}t.rowid >= {int(rowids[0])} AND t.rowid < {int(rowids[1])}"
         conn = self._adbc()
         try:
             with conn.cursor() as cur:
@@ -328,7 +371,7 @@ class Crm:
             ) from None
         finally:
             conn.close()
-        return _to_pandas(table, _coerce_arrow(table, data))
+        return _coerce_arrow(table, data)
 
     def _load_sqlalchemy(self, table, columns, since, until) -> pd.DataFrame:
         t = S.metadata.tables[table]
@@ -353,8 +396,8 @@ class Crm:
 
 
 def _add_accessor(name: str) -> None:
-    def accessor(self, columns=None, *, since=None, until=None, allow_empty=True):
-        return self.load(name, columns, since=since, until=until, allow_empty=allow_empty)
+    def accessor(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False):
+        return self.load(name, columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
     accessor.__name__ = name
     accessor.__doc__ = f"Load the ``{name}`` table; same arguments as :meth:`Crm.load`."

@@ -7,7 +7,12 @@ import sqlalchemy as sa
 
 import crmlib
 from crmlib import schema as S
-from crmlib.errors import DatabaseUnavailableError, DataContractError, EmptyDataError, ParameterError
+from crmlib.errors import (
+    DatabaseUnavailableError,
+    DataContractError,
+    EmptyDataError,
+    ParameterError,
+)
 
 
 def _hash(path):
@@ -174,3 +179,25 @@ def test_truth_tables_only_in_samples(small_url):
     assert {"truth_customers", "truth_rules"} <= set(crm.tables())
     with pytest.raises(DataContractError, match="no table 'truth_nothing'"):
         crm.truth("nothing")
+
+
+def test_parallel_rowid_ranges_give_the_same_frame(small_url, monkeypatch):
+    whole = crmlib.connect(small_url).order_lines(since="2024-01-01")
+    monkeypatch.setattr("crmlib.db._PARTITION_ROWS", 10)
+    crm = crmlib.connect(small_url)
+    assert len(crm._rowid_ranges("order_lines")) >= 2
+    pd.testing.assert_frame_equal(crm.order_lines(since="2024-01-01"), whole)
+    pd.testing.assert_frame_equal(crm.orders(), crmlib.connect(small_url, engine="sqlalchemy").orders())
+
+
+def test_validate_applies_the_import_rules(db_copy):
+    crm = crmlib.connect(f"sqlite:///{db_copy}")
+    assert len(crm.order_lines(validate=True)) > 0
+    con = sqlite3.connect(db_copy)
+    con.execute("UPDATE order_lines SET discount = 1.5 WHERE order_id IN (1, 2)")
+    con.commit()
+    con.close()
+    crm = crmlib.connect(f"sqlite:///{db_copy}")
+    with pytest.raises(DataContractError, match=r"order_lines in sqlite:///\S+: 2 row\(s\) break the rules of order_lines: discount"):
+        crm.order_lines(validate=True)
+    assert len(crm.order_lines()) > 0  # without validation the rows load as they are

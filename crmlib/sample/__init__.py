@@ -47,6 +47,8 @@ What is planted (tables prefixed ``truth_``; analyses never read them, tests sco
     short of target. ``key`` is the region name or the rep_id.
 ``truth_defaults``
     Per invoice, whether it was drawn to default (before censoring at the end of the data).
+``truth_duplicates`` (only with ``duplicates > 0``, opt-in)
+    Planted duplicate customers and their originals (``crmlib.sample._duplicates``).
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ class SampleResult:
     seconds: float
 
 
-def generate(customers: int = 20000, seed: int = 42, progress: bool = False) -> dict[str, pd.DataFrame]:
+def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
+             duplicates: float = 0.0) -> dict[str, pd.DataFrame]:
     """Generate every canonical and truth table as DataFrames (no database involved).
 
     Parameters
@@ -84,6 +87,9 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False) -> 
         Random seed; the same seed gives the same tables.
     progress : bool, default=False
         Show a progress bar (tqdm) over the stages.
+    duplicates : float, default=0.0
+        Share of customers that get a planted duplicate customer row, in [0, 0.5]; the true pairs
+        go to ``truth_duplicates`` (see ``crmlib.sample._duplicates``). 0 leaves the sample unchanged.
 
     Returns
     -------
@@ -98,6 +104,11 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False) -> 
 
         raise ParameterError(f"crmlib sample: 'customers' must be an int >= 50; got {customers!r}.",
                              name="customers")
+    if not isinstance(duplicates, (int, float)) or isinstance(duplicates, bool) or not 0 <= duplicates <= 0.5:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"crmlib sample: 'duplicates' must be a number in [0, 0.5]; got {duplicates!r}.",
+                             name="duplicates")
     rng = np.random.default_rng(seed)
     faker = Faker("en_US")
     faker.seed_instance(seed)
@@ -180,7 +191,7 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False) -> 
     })
     clv = [("bgnbd", k, v) for k, v in _people.BGNBD.items()] + \
           [("gamma_gamma", k, v) for k, v in _people.GAMMA_GAMMA.items()]
-    return {
+    tables = {
         "campaigns": camp.drop(columns="purpose"),
         "channels": channels,
         "products": products[["product_id", "sku", "name", "category", "subcategory", "unit_price",
@@ -204,17 +215,22 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False) -> 
         "truth_defaults": invoices[["invoice_id", "customer_id", "_defaulted"]].rename(
             columns={"_defaulted": "defaulted"}),
     }
+    if duplicates:
+        from ._duplicates import plant_duplicates
+
+        tables = plant_duplicates(tables, duplicates, np.random.default_rng([seed, 2]))
+    return tables
 
 
 def build(url: str | None = None, customers: int = 20000, seed: int = 42, *, progress: bool = False,
-          replace: bool = False) -> SampleResult:
+          replace: bool = False, duplicates: float = 0.0) -> SampleResult:
     """Generate the sample and write it to ``url`` (default: the crmlib default URL).
 
     Parameters
     ----------
     url : str, optional
         Target SQLAlchemy URL; a SQLite file is created with its folder.
-    customers, seed, progress
+    customers, seed, progress, duplicates
         As for :func:`generate`.
     replace : bool, default=False
         Drop and re-create existing canonical and truth tables. Without it, a database that
@@ -223,7 +239,7 @@ def build(url: str | None = None, customers: int = 20000, seed: int = 42, *, pro
     start = time.perf_counter()
     url = url or default_url()
     check_target(url, replace=replace)  # refuse before spending time on generation
-    tables = generate(customers, seed, progress=progress)
+    tables = generate(customers, seed, progress=progress, duplicates=duplicates)
     rows = write_database(url, tables, replace=replace, progress=progress)
     return SampleResult(url=url, rows=rows, seconds=time.perf_counter() - start)
 

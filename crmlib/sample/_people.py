@@ -96,7 +96,7 @@ def personal_data(rng: np.random.Generator, faker, c: pd.DataFrame) -> pd.DataFr
     ann_days = rng.uniform(200, 365 * 30, n)
     anniversary = (END - pd.to_timedelta(ann_days, unit="D")).normalize()
     domains = np.array(["example.com", "example.org", "example.net", "mail.example.com"])
-    local = [f"{f}.{l}".lower().replace(" ", "").replace("'", "") for f, l in zip(first, last, strict=True)]
+    local = [f"{f}.{s}".lower().replace(" ", "").replace("'", "") for f, s in zip(first, last, strict=True)]
     email = [f"{x}{i % 97 if i % 3 else ''}@{d}" for i, (x, d) in
              enumerate(zip(local, rng.choice(domains, n), strict=True))]
     phone = [faker.numerify("+1 (###) ###-####") if rng.random() < 0.5 else faker.numerify("###-###-####")
@@ -168,7 +168,7 @@ POPULAR = ["Diapers", "Spaghetti", "Tortilla Chips", "Coffee Beans", "Shampoo", 
 def catalogue(rng: np.random.Generator) -> pd.DataFrame:
     """Products with category, subcategory, price, cost, price band and a popularity weight."""
     rows = []
-    for ci, (cat, (subs, (lo, hi))) in enumerate(CATALOGUE.items()):
+    for ci, (cat, (subs, _range)) in enumerate(CATALOGUE.items()):
         for sub, names in subs.items():
             for name in names:
                 rows.append((cat, ci, sub, name))

@@ -1,0 +1,95 @@
+"""``reports/index.html``: every report, its last run and last success, key figures, run history.
+
+The page is rebuilt from the run folders' ``summary.json`` files after every run (and by
+``crmlib index`` / ``crmlib prune``), under a lock so that concurrent runs of different reports do
+not interleave, and replaced atomically. It is one self-contained file: inline CSS, no script,
+relative links only, so it works from ``file://`` and when the folder is copied elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from . import store
+from .render import _env, _fmt_metric
+
+__all__ = ["build_index"]
+
+MAX_METRICS = 6
+MAX_HISTORY = 50
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "").replace("T", " ").replace("Z", "")[:16]
+
+
+def _error_text(summary: dict) -> str:
+    err = summary.get("error") or {}
+    if not err:
+        return ""
+    where = f"cell {err['cell_index']}: " if err.get("cell_index") is not None else ""
+    evalue = " ".join(str(err.get("evalue", "")).split())
+    return f"{where}{err.get('ename', '')}: {evalue[:200]}"
+
+
+def _report_entry(reports_dir: Path, name: str) -> dict | None:
+    runs = store.list_runs(reports_dir, name)
+    if not runs:
+        return None
+    history = []
+    for run_dir in reversed(runs[-MAX_HISTORY:]):
+        s = store.read_summary(run_dir)
+        rel = f"{store.RUNS}/{quote(name)}/{quote(run_dir.name)}"
+        files = s.get("files") or {}
+        history.append({
+            "summary": s,
+            "started": _when(s.get("started")) or run_dir.name,
+            "status": s.get("status", "failed"),
+            "duration": f"{s['duration_s']:.1f} s" if isinstance(s.get("duration_s"), (int, float)) else "",
+            "error": _error_text(s),
+            "html_href": f"{rel}/{quote(files['html'])}" if files.get("html") else None,
+            "notebook_href": f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}",
+            "summary_href": f"{rel}/{store.SUMMARY}",
+        })
+    last = history[0]
+    success = next((h for h in history if h["status"] == "ok"), None)
+    latest = reports_dir / name / "latest.html"
+    if success is None and latest.is_file():  # the last success is older than the runs kept
+        try:
+            old = json.loads((reports_dir / name / "latest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        success = {"started": _when(old.get("started")), "summary": old}
+    metrics_source = (success or {}).get("summary") or {}
+    title = metrics_source.get("title") or last["summary"].get("title") or name
+    metrics = list((metrics_source.get("metrics") or {}).items())[:MAX_METRICS]
+    return {
+        "name": name,
+        "title": title,
+        "runs": history,
+        "last": last,
+        "success": success,
+        "latest_href": f"{quote(name)}/latest.html" if latest.is_file() else None,
+        "metrics": [(k, _fmt_metric(v)) for k, v in metrics],
+    }
+
+
+def build_index(reports_dir: str | Path, *, title: str = "CRM reports") -> Path:
+    """Rebuild ``reports_dir/index.html`` from the recorded runs; returns its path."""
+    from filelock import FileLock
+
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(store.lock_path(reports_dir, "index")), timeout=120):
+        entries = [e for e in (_report_entry(reports_dir, n) for n in store.list_reports(reports_dir)) if e]
+        html = _env().get_template("index.html.j2").render(
+            title=title,
+            reports=entries,
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        path = reports_dir / "index.html"
+        store.write_atomic(path, html)
+    return path

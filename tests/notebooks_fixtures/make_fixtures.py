@@ -1,0 +1,65 @@
+"""Regenerate the tiny fixture notebooks of the report-runner tests: python make_fixtures.py."""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def code(src, tags=()):
+    cell = new_code_cell(src)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def write(name, cells):
+    nb = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC,
+                                             "language_info": {"name": "python"}})
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{name}-{i}"
+    nbformat.write(nb, HERE / f"{name}.ipynb")
+
+
+write("ok", [
+    new_markdown_cell("# Fixture report\n\nA tiny report for the runner tests."),
+    code('db_url = None\nmask_pii = True\ntop_n = 5\nratio = 0.5\nlabel = "fixture"\n'
+         'as_of = "2025-01-31"\ninteractive = True\nfail = False', tags=["parameters"]),
+    code('if fail:\n    raise RuntimeError("asked to fail")'),
+    code("import warnings\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\n\n"
+         "from crmlib import present\n\n"
+         "customers = pd.DataFrame({\n"
+         '    "first_name": ["<script>alert(1)</script>", "Anna", "Ben"] * 10,\n'
+         '    "email": ["x@evil.example", "anna@example.com", "ben@example.org"] * 10,\n'
+         '    "segment": ["<b>bold</b>", "gold", "silver"] * 10,\n'
+         '    "revenue": [float(i) for i in range(30)],\n'
+         "})\n"
+         'warnings.warn("noise for the analyst only", stacklevel=1)'),
+    code('print("connected to", db_url)'),
+    new_markdown_cell("## Revenue by customer"),
+    code("fig, ax = plt.subplots(figsize=(4, 2.5))\n"
+         'customers.groupby("segment")["revenue"].sum().plot.bar(ax=ax)\nplt.show()'),
+    code('present.show_table(customers, top_n=top_n, sort_by="revenue", mask_pii=mask_pii)'),
+    code('present.show_table(customers, top_n=10, interactive=interactive, mask_pii=mask_pii)'),
+    code('present.record_metrics(customers=len(customers), ratio=ratio, label=label, as_of=as_of)\n'
+         'present.findings([f"{label}: the top customer brings {customers.revenue.max():.0f} '
+         'of revenue.", "Segment <b>bold</b> is just text."])'),
+    code('import sys\n\nprint("kernel python:", sys.executable)', tags=["remove-cell"]),
+])
+
+write("broken", [
+    new_markdown_cell("# Broken report"),
+    code("db_url = None\nmask_pii = True", tags=["parameters"]),
+    code('from crmlib import present\n\npresent.record_metrics(before_error=1)\nprint("db:", db_url)'),
+    code("1 / 0"),
+    code('print("never runs")'),
+])
+
+write("slow", [
+    new_markdown_cell("# Slow report"),
+    code("db_url = None\nmask_pii = True\nseconds = 60", tags=["parameters"]),
+    code("import time\n\ntime.sleep(seconds)"),
+])
