@@ -192,3 +192,14 @@ def test_pivot_refuses_totals_of_distinct_counts(tiny):
     with pytest.raises(ParameterError, match=r"totals of 'orders' would double count"):
         pivot(t, index="rep", columns="year", values="orders")
     assert pivot(t, index="rep", columns="year", values="orders", totals=False).loc["Dee", "2024"] == 1
+
+
+def test_subtree_keeps_a_member_its_children_and_ancestors(tiny):
+    from crmlib.cube import subtree
+
+    tree = drill_down(tiny, "rep", measures=["revenue"])
+    assert subtree(tree, "rep_region", "South")["node"].astype(str).tolist() == [
+        "All", "South", "South / Cid", "South / Cid / Dee"]
+    assert subtree(tree, "rep", "Dee", ancestors=False)["node"].astype(str).tolist() == ["South / Cid / Dee"]
+    with pytest.raises(ParameterError, match=r"no rep_region 'Mars' in the tree; members are \['North', 'South'\]"):
+        subtree(tree, "rep_region", "Mars")

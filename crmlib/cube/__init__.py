@@ -23,7 +23,17 @@ from .metrics import (
     rank_within,
     share_of_total,
 )
-from .ops import add_ratios, aggregate, dice, drill_down, drill_down_all, pivot, roll_up, slice_
+from .ops import (
+    add_ratios,
+    aggregate,
+    dice,
+    drill_down,
+    drill_down_all,
+    pivot,
+    roll_up,
+    slice_,
+    subtree,
+)
 from .star import ADDITIVE, DISTINCT, HIERARCHIES, LEVELS, MEASURES, Star, build_star, load_star
 
 __all__ = [
@@ -31,5 +41,5 @@ __all__ = [
     "aggregate", "attainment", "base_period", "build_star", "decompose_gap", "dice", "drill_down",
     "drill_down_all", "drill_down_html", "explain", "flag_underperformers", "growth", "load_star",
     "parse_period", "pivot", "rank_within", "roll_up", "rule_text", "share_of_total", "slice_",
-    "table_html",
+    "subtree", "table_html",
 ]

@@ -28,7 +28,7 @@ from .plots import _one_period
 
 __all__ = ["drill_down_html", "table_html"]
 
-_RATIOS = ("attainment", "margin_pct", "discount_pct", "parent_attainment")
+_RATIOS = ("attainment", "margin_pct", "discount_pct", "parent_attainment", "share", "growth")
 _COUNTS = ("quantity", "lines", "orders", "customers", "base_quantity")
 _DEFAULT = ("revenue", "margin", "orders", "target", "attainment", "gap", "revenue_share",
             "revenue_growth", "flagged", "reason")
@@ -275,10 +275,10 @@ def _text(v) -> str:
 
 
 def _format(col: str, v, formats: Mapping[str, Callable]) -> str:
-    if col in formats:
-        return str(formats[col](v))
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
+    if col in formats:
+        return str(formats[col](v))
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else ""
     if isinstance(v, (int, float, np.integer, np.floating)):

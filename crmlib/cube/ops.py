@@ -49,6 +49,7 @@ __all__ = [
     "pivot",
     "roll_up",
     "slice_",
+    "subtree",
 ]
 
 #: columns a drill-down tree has besides its ``by`` columns, level columns and measures
@@ -320,6 +321,46 @@ def dice(obj: Star | pd.DataFrame, where: Mapping) -> Star | pd.DataFrame:
             members = [pd.Period(v, freq=DATE_LEVELS[lvl]) for v in members]
         mask &= obj[lvl].isin(members).to_numpy()
     return obj[mask].reset_index(drop=True)
+
+
+def subtree(tree: pd.DataFrame, level: str, member, *, ancestors: bool = True) -> pd.DataFrame:
+    """The rows of a drill-down tree under one member (and, by default, above it).
+
+    Parameters
+    ----------
+    tree : pandas.DataFrame
+        A drill-down tree.
+    level : str
+        A level of the tree's hierarchy, e.g. 'rep_region'.
+    member
+        A label at that level, e.g. 'East'.
+    ancestors : bool, default=True
+        Keep the rows above the member too (the total, the region of a rep), for context.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The member's rows, its descendants' and (optionally) its ancestors', in tree order.
+
+    Raises
+    ------
+    ParameterError
+        The tree has no such member.
+    """
+    where = "cube.subtree"
+    if "node" not in tree.columns:
+        raise ParameterError(f"{where}: takes a drill-down tree.", name="tree")
+    at = tree[(tree["level"].astype(str) == level) & (tree["member"].astype(str) == str(member))]
+    if at.empty:
+        found = sorted(tree.loc[tree["level"].astype(str) == level, "member"].astype(str).unique())
+        raise ParameterError(f"{where}: no {level} {member!r} in the tree; members are "
+                             f"{found[:8]}{' ...' if len(found) > 8 else ''}", name="member")
+    tops = set(at["node"].astype(str))
+    node = tree["node"].astype(str)
+    keep = node.isin(tops) | node.map(lambda n: any(n.startswith(t + SEP) for t in tops))
+    if ancestors:
+        keep |= node.map(lambda n: n == TOTAL or any(t.startswith(n + SEP) for t in tops))
+    return tree[keep.to_numpy()]
 
 
 # ------------------------------------------------------------------------------ pivot

@@ -202,14 +202,14 @@ def plot_mix(table: pd.DataFrame, level: str, *, measure: str = "revenue", ax=No
     for i, col in enumerate(share.columns):
         ax.bar(x, share[col].to_numpy(), bottom=bottom, label=str(col), color=f"C{i % 10}", width=0.85)
         bottom += share[col].to_numpy()
-    ax.set_xticks(x, [str(p) for p in share.index], rotation=90 if len(x) > 12 else 0, fontsize=8)
+    ax.set_xticks(x, [str(p) for p in share.index], rotation=90 if len(x) > 6 else 0, fontsize=8)
     ax.set_ylabel(f"share of {measure} (%)")
     ax.set_ylim(0, 100)
     ax.legend(title=level, fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     return ax
 
 
-def plot_gap_bridge(row: Mapping, *, ax=None):
+def plot_gap_bridge(row: Mapping, *, reference: str = "reference", ax=None):
     """Waterfall from the reference (target or base period) to the actual revenue of one member:
     volume, price and mix effects.
 
@@ -217,6 +217,8 @@ def plot_gap_bridge(row: Mapping, *, ax=None):
     ----------
     row : mapping
         A row of :func:`~crmlib.cube.flags.decompose_gap`.
+    reference : str, default='reference'
+        Label of the first bar ('target', 'last year', ...).
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -229,7 +231,7 @@ def plot_gap_bridge(row: Mapping, *, ax=None):
         raise ParameterError(f"cube.plot_gap_bridge: the row lacks {missing}; pass a row of "
                              "cube.decompose_gap", name="row")
     ax = _axes(ax)
-    steps = [("reference", row["reference"]), ("volume", row["volume_effect"]),
+    steps = [(reference, row["reference"]), ("volume", row["volume_effect"]),
              ("price", row["price_effect"]), ("mix", row["mix_effect"])]
     level = 0.0
     for i, (_name, value) in enumerate(steps):
@@ -240,7 +242,7 @@ def plot_gap_bridge(row: Mapping, *, ax=None):
             ax.bar(i, value, bottom=level, color="#27ae60" if value >= 0 else "#c0392b")
             level += value
     ax.bar(len(steps), row["revenue"], color="#2c3e50")
-    ax.set_xticks(range(len(steps) + 1), [s[0] for s in steps] + ["actual"])
+    ax.set_xticks(range(len(steps) + 1), [s[0] for s in steps] + ["actual"], rotation=30, fontsize=8)
     ax.set_ylabel("revenue")
     ax.grid(axis="y", alpha=0.3)
     return ax
