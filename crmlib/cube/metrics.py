@@ -17,7 +17,7 @@ import pandas as pd
 from .._validation import check_columns, check_one_of
 from ..errors import ParameterError
 from . import _engine
-from .ops import _tree
+from ._tree import _tree
 from .star import DATE_LEVELS, HIERARCHIES, LEVELS, Star
 
 __all__ = ["COMPARE_TO", "attainment", "base_period", "growth", "parse_period", "rank_within",
