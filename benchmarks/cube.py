@@ -131,6 +131,7 @@ def child(side: str, folder: str, engine: str) -> None:
         import duckdb  # noqa: F401 - its import (about 40 MB) is not part of the work
 
     tables = _load(Path(folder))
+    _release_free_memory()  # so both sides start from the same resident baseline
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
     base = _rss_kb("VmRSS")
     start = time.perf_counter()
@@ -139,6 +140,20 @@ def child(side: str, folder: str, engine: str) -> None:
     peak = _rss_kb("VmHWM") - base
     print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "checksum": result,
                       "lines": len(tables["order_lines"])}))
+
+
+def _release_free_memory() -> None:
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()  # Parquet decode buffers, else freed lazily later
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc
+        pass
 
 
 def measure(side: str, folder: Path, engine: str = "auto") -> dict:

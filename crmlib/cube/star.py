@@ -95,7 +95,7 @@ _KEY = {"date": "date_key", "product": "product_key", "customer": "customer_key"
         "channel": "channel_key", "rep": "rep_key"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Star:
     """A sales star schema; make one with :func:`build_star` or :func:`load_star`.
 
@@ -242,7 +242,8 @@ def build_star(
     pos = _positions(order_ids, order_lines["order_id"].to_numpy(dtype=np.int64))
     _orphans(order_lines["order_id"].to_numpy()[pos < 0], "order lines", "orders", "order_id")
     line_ok = status_ok[pos]
-    opos = pos[line_ok]                                   # order row of every kept line
+    opos = pos[line_ok].astype(np.int32)                  # order row of every kept line
+    del pos
 
     # -- dimensions ----------------------------------------------------------------------------
     product_dim = _product_dim(products)
@@ -265,23 +266,27 @@ def build_star(
         day0 = day1 = int(np.datetime64("2000-01-01", "D").astype(np.int64))
     date_dim = _date_dim(day0, day1)
 
-    qty = order_lines["quantity"].to_numpy(dtype=np.int64)[line_ok]
-    price = order_lines["unit_price"].to_numpy(dtype=np.float64)[line_ok]
-    rate = order_lines["discount"].to_numpy(dtype=np.float64)[line_ok]
-    gross = qty * price
-    revenue = qty * price * (1.0 - rate)
-    cost = qty * product_dim["unit_cost"].to_numpy(dtype=np.float64)[product_key]
+    # the measures, built one at a time so that the peak stays near the size of the fact
+    qty = order_lines["quantity"].to_numpy()[line_ok].astype(np.int32)
+    gross = qty * order_lines["unit_price"].to_numpy(dtype=np.float64)[line_ok]
+    keep = order_lines["discount"].to_numpy(dtype=np.float64)[line_ok]
+    np.subtract(1.0, keep, out=keep)
+    revenue = gross * keep                     # = quantity x unit_price x (1 - discount)
+    del keep
+    discount = np.subtract(gross, revenue, out=gross)
+    cost = product_dim["unit_cost"].to_numpy(dtype=np.float64)[product_key]
+    np.multiply(cost, qty, out=cost)
     fact = pd.DataFrame({
         "order_id": order_ids[opos],
-        "order_key": opos.astype(np.int32),
-        "date_key": stamps[opos].astype(np.int32),
+        "order_key": opos,
+        "date_key": stamps.astype(np.int32)[opos],
         "product_key": product_key.astype(np.int32),
-        "customer_key": customer_key[opos].astype(np.int32),
-        "channel_key": channel_key[opos].astype(np.int32),
-        "rep_key": rep_key[opos].astype(np.int32),
+        "customer_key": customer_key.astype(np.int32)[opos],
+        "channel_key": channel_key.astype(np.int32)[opos],
+        "rep_key": rep_key.astype(np.int32)[opos],
         "quantity": qty,
         "revenue": revenue,
-        "discount": gross - revenue,
+        "discount": discount,
         "cost": cost,
     }, copy=False)
     targets = _targets(rep_targets, rep_dim)
