@@ -85,3 +85,36 @@ def any_url(request, small_url):
     if request.param == "sqlite":
         return small_url
     return request.getfixturevalue("pg_url")
+
+
+# ---------------------------------------------------------------------- Spark (crmlib.spark)
+SPARK_TEST_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "1g",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (skips, with the reason, without Java)."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed")
+    from crmlib.spark import get_session, java_available
+
+    if not java_available():
+        pytest.skip("Spark tests need a Java runtime (java not on PATH and no JAVA_HOME)")
+    session = get_session("local[2]", app_name="crmlib-tests", config=SPARK_TEST_CONFIG)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def small_mart(small_url, tmp_path_factory) -> Path:
+    """The small sample exported to a Parquet mart (read-only for tests)."""
+    from crmlib import mart
+
+    out = tmp_path_factory.mktemp("spark-mart") / "mart"
+    mart.export(small_url, out)
+    return out

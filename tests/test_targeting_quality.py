@@ -78,8 +78,6 @@ def test_uplift_model_qini_against_the_oracle(world):
     assert observed >= 0.40
 
 
-@pytest.mark.xfail(strict=False, reason="the issue's bar (>= 70% of the oracle's Qini) is not reached on "
-                                        "this sample: measured 0.50-0.67; see docs/targeting.md")
 def test_uplift_model_qini_reaches_70_percent_of_the_oracle(world):
     observed, _ = _ratios(world)
     assert observed >= 0.70

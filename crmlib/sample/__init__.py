@@ -31,10 +31,11 @@ What is planted (tables prefixed ``truth_``; analyses never read them, tests sco
     preference and complaint proneness (complaint-prone customers file more tickets and
     complaints and are put off by contact).
 ``truth_rules``
-    The planted association rules (``_activity.RULES``): Diapers -> Beer (weak every day, strong on
-    Fridays), Spaghetti -> Pasta Sauce, Inkjet Printer -> Printer Ink, Smartphone -> Phone Case,
+    The planted association rules (``_activity.RULES``): Diapers -> Beer (on Fridays
+    only), Spaghetti -> Pasta Sauce, Inkjet Printer -> Printer Ink, Smartphone -> Phone Case,
     Tortilla Chips -> Salsa Dip, Coffee Beans -> Coffee Filters, Shampoo -> Conditioner. A
-    consequent is added to a basket that holds the antecedent with the planted probability.
+    consequent is added to a basket that holds the antecedent with the planted probability. The loyal cohort buys
+    everyday goods (no alcohol) in baskets sized to each order's Gamma-Gamma value.
     ``support``, ``confidence`` and ``lift`` are the values the process implies (from independent
     basket draws on the same orders), per scope: all days, and for Diapers -> Beer also Friday and
     other days.
@@ -252,6 +253,7 @@ def _line_values(rng, baskets, orders, c, products) -> pd.DataFrame:
     q = rng.choice([1, 2, 3, 4, 6], size=n, p=[0.72, 0.18, 0.05, 0.03, 0.02])
     cat = products["category"].to_numpy()[lines["product_idx"]]
     q[np.isin(cat, ["Electronics", "Toys", "Home & Garden", "Clothing"])] = 1
+    q[~np.isnan(orders["value"].to_numpy()[lines["order_idx"]])] = 1  # cohort baskets are sized by value
     use = _people.TYPES.loc[ltype, "discount_use"].to_numpy()
     disc = np.where(rng.random(n) < use, rng.choice([0.05, 0.1, 0.15, 0.2, 0.25, 0.3], size=n), 0.0)
     price = products["unit_price"].to_numpy()[lines["product_idx"]]

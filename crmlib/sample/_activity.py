@@ -12,11 +12,9 @@ WEEKDAY_FACTOR = np.array([0.9, 0.9, 0.95, 1.0, 1.3, 1.3, 0.65])  # Monday .. Su
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 #: Planted rules: antecedent, consequent, probability that the consequent is added to a basket
-#: holding the antecedent, and the weekday the rule is limited to (None: every day). The Friday
-#: rule has a weak every-day version and a strong Friday one.
+#: holding the antecedent, and the weekday the rule is limited to (None: every day).
 RULES = [
-    ("Diapers", "Beer", 0.02, None),
-    ("Diapers", "Beer", 0.45, "Friday"),
+    ("Diapers", "Beer", 0.55, "Friday"),
     ("Spaghetti", "Pasta Sauce", 0.5, None),
     ("Inkjet Printer", "Printer Ink", 0.6, None),
     ("Smartphone", "Phone Case", 0.5, None),
@@ -87,11 +85,10 @@ def draw_orders(rng: np.random.Generator, c: pd.DataFrame) -> pd.DataFrame:
 
     o = pd.concat([poisson, cohort], ignore_index=True)
     o["t"] = np.minimum(o["t"], HORIZON_DAYS - 1e-6)
-    # time of day: opening hours for the seasonal types (the cohort keeps its exact times)
+    # time of day within opening hours; the cohort keeps its day, so BG/NBD holds to the day
     seasonal = o["value"].isna().to_numpy()
-    day = np.floor(o["t"].to_numpy())
     hour = np.clip(rng.normal(14.5, 3.2, len(o)), 7, 22) / 24
-    o.loc[seasonal, "t"] = day[seasonal] + hour[seasonal]
+    o["t"] = np.floor(o["t"].to_numpy()) + hour
     o["ordered_at"] = START + pd.to_timedelta(np.round(o["t"].to_numpy() * 86400), unit="s")
     o["customer_id"] = c["customer_id"].to_numpy()[o["row"]]
     o["cohort"] = ~seasonal
@@ -107,7 +104,8 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
     n = len(orders)
     ltype = c["latent_type"].to_numpy()[orders["row"]]
     mean_lines = TYPES.loc[ltype, "lines"].to_numpy()
-    k = 1 + rng.poisson(mean_lines - 1)
+    cohort = orders["cohort"].to_numpy()
+    k = np.where(cohort, 0, 1 + rng.poisson(mean_lines - 1))
     order_idx = np.repeat(np.arange(n), k)
     pop = products["popularity"].to_numpy()
     item = rng.choice(len(products), size=len(order_idx), p=pop)
@@ -120,6 +118,11 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
         sel = from_fav & (fav == code)
         if sel.any():
             item[sel] = rng.choice(members, size=sel.sum(), p=pop[members] / pop[members].sum())
+    # The BG/NBD cohort shops for everyday goods: lines are added at list price until the order's
+    # planted Gamma-Gamma value is reached, so pricing it exactly later moves prices only a little.
+    c_idx, c_item = _value_baskets(rng, orders, products)
+    order_idx = np.concatenate([order_idx, c_idx])
+    item = np.concatenate([item, c_item])
     weekday = orders["ordered_at"].dt.day_of_week.to_numpy()
     lines = [pd.DataFrame({"order_idx": order_idx, "product_idx": item})]
     names = products["name"].to_numpy()
@@ -134,6 +137,32 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
         lines.append(pd.DataFrame({"order_idx": add, "product_idx": b}))
     out = pd.concat(lines, ignore_index=True).drop_duplicates(["order_idx", "product_idx"])
     return out.sort_values(["order_idx"], kind="stable").reset_index(drop=True)
+
+
+EVERYDAY = ("Baby", "Beverages", "Snacks", "Grocery", "Household", "Personal Care")
+
+
+def _value_baskets(rng, orders, products, candidates: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Everyday lines for cohort orders: cumulative list price stays within the order's value."""
+    rows = np.flatnonzero(orders["cohort"].to_numpy())
+    if not len(rows):
+        return np.empty(0, int), np.empty(0, int)
+    # no alcohol: a family's weekly shop should not blur the planted Friday beer rule
+    everyday = np.flatnonzero((products["category"].isin(EVERYDAY)
+                               & (products["subcategory"] != "Beer & Wine")).to_numpy())
+    pop = products["popularity"].to_numpy()[everyday]
+    item = everyday[rng.choice(len(everyday), size=(len(rows), candidates), p=pop / pop.sum())]
+    price = products["unit_price"].to_numpy()
+    value = orders["value"].to_numpy()[rows]
+    # a first line dearer than the whole order is swapped for a cheap staple, so that pricing the
+    # order to its value does not push prices below cost
+    cheap = everyday[price[everyday] <= 3.0]
+    too_dear = price[item[:, 0]] > value
+    item[too_dear, 0] = rng.choice(cheap, size=too_dear.sum())
+    cum = np.cumsum(price[item], axis=1)
+    keep = cum <= value[:, None]
+    keep[:, 0] = True  # at least one line
+    return np.repeat(rows, candidates)[keep.ravel()], item.ravel()[keep.ravel()]
 
 
 def rule_truth(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame,
@@ -166,8 +195,8 @@ def rule_truth(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame,
     for ante, cons, prob, day in RULES:
         planted.setdefault((ante, cons), []).append(f"{prob:g} on {day}" if day else f"{prob:g} every day")
     for (ante, cons, scope), (n, na, nb, nab) in acc.items():
-        friday_rule = len(planted[(ante, cons)]) > 1
-        if scope != "all days" and not friday_rule:
+        weekday_rule = any(day for a, b, _p, day in RULES if (a, b) == (ante, cons))
+        if scope != "all days" and not weekday_rule:
             continue
         rows.append({
             "antecedent": ante, "consequent": cons, "scope": scope,

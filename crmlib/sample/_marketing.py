@@ -16,6 +16,7 @@ RESPONSE = pd.DataFrame(
 #: Complaint-prone customers are put off by contact ("do not disturb").
 DO_NOT_DISTURB_UPLIFT = -0.07
 ONLINE_EXTRA_UPLIFT = 0.03  # digital campaigns reach online shoppers better
+SELECTED = 0.35  # share of eligible customers selected for each marketing campaign
 
 MARKETING = [  # name, channel, start (months after START), cost per contact
     ("Spring Newsletter 2023", "email", 3, 0.05), ("Summer Sale SMS 2023", "sms", 6, 0.12),
@@ -81,7 +82,7 @@ def acquisition(rng: np.random.Generator, c: pd.DataFrame, camp: pd.DataFrame) -
 
 def contacts_and_responses(rng: np.random.Generator, c: pd.DataFrame, camp: pd.DataFrame,
                            truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """20% of eligible customers selected per campaign; 80% contacted, 20% held out at random.
+    """35% of eligible customers selected per campaign; 80% contacted, 20% held out at random.
 
     Also returns the campaign cost for marketing campaigns (cost per contact x contacts).
     """
@@ -90,7 +91,7 @@ def contacts_and_responses(rng: np.random.Generator, c: pd.DataFrame, camp: pd.D
     camp = camp.copy()
     for row in camp[camp["purpose"] == "marketing"].itertuples():
         eligible = np.flatnonzero(created < np.datetime64(row.started_at))
-        chosen = eligible[rng.random(len(eligible)) < 0.2]
+        chosen = eligible[rng.random(len(eligible)) < SELECTED]
         treat = rng.random(len(chosen)) < 0.8
         contacted_at = row.started_at + pd.to_timedelta(rng.uniform(0, 3, len(chosen)) * 86400 // 1, unit="s")
         p0 = truth["p_convert_control"].to_numpy()[chosen]

@@ -1,0 +1,310 @@
+"""Scale: the pandas path against the Spark path for association rules and RFM, 1M to 50M lines.
+
+    python benchmarks/scale.py                      # 1M and 10M order lines
+    python benchmarks/scale.py --sizes 1M,10M,50M   # and 50M (pandas may run out of memory)
+
+Data: the small sample database (built if missing) is exported to a mart, and its orders are
+replicated with fresh order and customer ids until the wanted number of order lines is reached,
+so basket composition, prices, dates and customer behaviour keep the sample's distributions (and
+the planted rules keep their support). Written as Parquet under benchmarks/out/scale/<size>/.
+
+Each (size, engine, task) runs in a fresh child process; time is wall-clock of the task
+including reading the Parquet files, memory is the peak resident set of the child's whole
+process tree (the JVM included for Spark), sampled every 0.1 s.
+
+- rules, pandas path: read Parquet with pandas, one-hot baskets, crmlib.baskets.mine_rules (or
+  mlxtend's fpgrowth + association_rules on a sparse frame if crmlib.baskets is not installed);
+  Spark path: crmlib.spark.rules (FPGrowth, all measures, Fisher tests, correction).
+- rfm, pandas path: crmlib.segments (order_values, rfm_table, rfm_scores) or the same groupbys;
+  Spark path: crmlib.spark.rfm.
+
+Ends with one ratio line per comparison (above 1: Spark is better) and writes scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "scale"
+MIN_SUPPORT = 0.002
+SIZES = {"1M": 1_000_000, "10M": 10_000_000, "50M": 50_000_000}
+
+
+# ---------------------------------------------------------------------- data
+def build_data(size: str, seed_db: Path) -> Path:
+    """Parquet order lines at ``size``, replicated from the sample mart."""
+    from crmlib import mart
+
+    target = OUT / size
+    if (target / "_done").exists():
+        return target
+    base = OUT / "base-mart"
+    if not (base / "_manifest.json").exists():
+        mart.export(f"sqlite:///{seed_db}", base)
+    sales = mart.read(base, "fact_sales", columns=["order_id", "customer_id", "product_id", "ordered_at",
+                                                   "status", "quantity", "unit_price", "discount",
+                                                   "net_amount"])
+    sales = sales.drop(columns="month")
+    n_lines, n_orders = len(sales), int(sales["order_id"].max())
+    n_cust = int(sales["customer_id"].max())
+    copies = int(np.ceil(SIZES[size] / n_lines))
+    (target / "fact_sales").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pq.read_table(base / "dim_product" / "part-0.parquet"),
+                   (target / "dim_product.parquet"))
+    (target / "dim_product").mkdir(exist_ok=True)
+    os.replace(target / "dim_product.parquet", target / "dim_product" / "part-0.parquet")
+    written = 0
+    for k in range(copies):
+        part = sales.copy()
+        part["order_id"] += k * n_orders
+        part["customer_id"] += k * n_cust
+        take = min(len(part), SIZES[size] - written)
+        part = part.iloc[:take]
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False),
+                       target / "fact_sales" / f"part-{k:05d}.parquet", compression="zstd")
+        written += take
+    (target / "_done").write_text(str(written))
+    return target
+
+
+# ---------------------------------------------------------------------- tasks (child process)
+def _pandas_rules(path: Path) -> dict:
+    import scipy.sparse as sp
+
+    sales = pd.read_parquet(path / "fact_sales", columns=["order_id", "product_id"])
+    products = pd.read_parquet(path / "dim_product", columns=["product_id", "name"])
+    rows, _ = pd.factorize(sales["order_id"])
+    cols, items = pd.factorize(sales["product_id"])
+    names = products.set_index("product_id")["name"].astype(str)
+    dup = names.duplicated(keep=False)
+    names = names.where(~dup, names + " (#" + names.index.astype(str) + ")")
+    labels = names.reindex(items).to_numpy()
+    X = sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
+                      shape=(rows.max() + 1, len(items)))
+    X.sum_duplicates()
+    try:
+        from crmlib.baskets import Baskets, mine_rules
+
+        onehot = pd.DataFrame.sparse.from_spmatrix(X.astype(bool), columns=labels)
+        rules = mine_rules(Baskets.from_onehot(onehot), min_support=MIN_SUPPORT, max_rules=None)
+        engine = "crmlib.baskets"
+    except ImportError:
+        from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+        onehot = pd.DataFrame.sparse.from_spmatrix(X.astype(bool), columns=labels)
+        sets = fpgrowth(onehot, min_support=MIN_SUPPORT, use_colnames=True)
+        rules = association_rules(sets, num_itemsets=X.shape[0], metric="confidence", min_threshold=0)
+        engine = "mlxtend"
+    return {"rules": int(len(rules)), "impl": engine}
+
+
+def _pandas_rfm(path: Path) -> dict:
+    sales = pd.read_parquet(path / "fact_sales", columns=["order_id", "customer_id", "ordered_at",
+                                                          "status", "quantity", "unit_price", "discount"])
+    try:
+        from crmlib import segments
+
+        orders = sales.drop_duplicates("order_id")[["order_id", "customer_id", "ordered_at", "status"]]
+        tx = segments.order_values(orders, sales[["order_id", "quantity", "unit_price", "discount"]])
+        scored = segments.rfm_scores(segments.rfm_table(tx))
+        impl = "crmlib.segments"
+    except ImportError:
+        kept = sales[~sales["status"].astype(str).isin(["cancelled", "returned"])]
+        kept = kept.assign(net=kept["quantity"] * kept["unit_price"] * (1 - kept["discount"]))
+        tx = kept.groupby("order_id").agg(customer_id=("customer_id", "first"),
+                                          ordered_at=("ordered_at", "first"), amount=("net", "sum"))
+        day = tx["ordered_at"].max().normalize()
+        bought = tx[tx["amount"] > 0].groupby("customer_id")
+        scored = pd.DataFrame({"recency": (day - bought["ordered_at"].max().dt.normalize()).dt.days,
+                               "frequency": bought.size(),
+                               "monetary": tx.groupby("customer_id")["amount"].sum()}).dropna()
+        for col, name, sign in (("recency", "R", -1), ("frequency", "F", 1), ("monetary", "M", 1)):
+            scored[name] = np.ceil((sign * scored[col]).rank(pct=True) * 5).clip(1, 5)
+        impl = "pandas groupby"
+    return {"customers": int(len(scored)), "impl": impl}
+
+
+def _spark_session():
+    from crmlib.spark import get_session
+
+    return get_session("local[*]", config={"spark.ui.enabled": "false", "spark.driver.memory": "6g",
+                                           "spark.sql.shuffle.partitions": "8"})
+
+
+def _spark_rules(path: Path) -> dict:
+    from crmlib.spark import rules as sr
+
+    spark = _spark_session()
+    b = sr.baskets(spark, path)
+    rules, _, _ = sr.mine_rules(b, min_support=MIN_SUPPORT)
+    n = rules.count()
+    spark.stop()
+    return {"rules": int(n), "impl": "crmlib.spark.rules"}
+
+
+def _spark_rfm(path: Path) -> dict:
+    from crmlib.spark import rfm as srfm
+
+    spark = _spark_session()
+    try:
+        scored = srfm.rfm_scores(srfm.rfm_table(srfm.order_values(spark, path)))
+        impl = "crmlib.spark.rfm"
+    except Exception:  # noqa: BLE001 - crmlib.segments missing: table only
+        scored = srfm.rfm_table(srfm.order_values(spark, path, exclude_status=("cancelled", "returned")))
+        impl = "crmlib.spark.rfm (table only)"
+    n = scored.count()
+    spark.stop()
+    return {"customers": int(n), "impl": impl}
+
+
+TASKS = {("pandas", "rules"): _pandas_rules, ("pandas", "rfm"): _pandas_rfm,
+         ("spark", "rules"): _spark_rules, ("spark", "rfm"): _spark_rfm}
+
+
+def _child(engine: str, task: str, path: str) -> None:
+    start = time.perf_counter()
+    info = TASKS[(engine, task)](Path(path))
+    info["seconds"] = time.perf_counter() - start
+    print("RESULT " + json.dumps(info), flush=True)
+
+
+# ---------------------------------------------------------------------- measuring (parent)
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run(engine: str, task: str, path: Path, timeout: float) -> dict:
+    proc = subprocess.Popen([sys.executable, __file__, "--child", engine, task, str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        done.set()
+        return {"engine": engine, "task": task, "error": f"timeout after {timeout:.0f} s", "peak_mb": peak[0] / 2**20}
+    done.set()
+    thread.join()
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        last = (err.strip().splitlines() or ["?"])[-1]
+        kind = "out of memory" if proc.returncode in (-9, 137) or "MemoryError" in err else last[:200]
+        return {"engine": engine, "task": task, "error": kind, "peak_mb": peak[0] / 2**20}
+    info = json.loads(line[len("RESULT "):])
+    info.update(engine=engine, task=task, peak_mb=peak[0] / 2**20)
+    return info
+
+
+def plot(results: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ok = results[results["error"].isna()] if "error" in results else results
+    for (engine, task), g in ok.groupby(["engine", "task"]):
+        g = g.sort_values("lines")
+        style = "-" if engine == "spark" else "--"
+        axes[0].plot(g["lines"], g["seconds"], style, marker="o", label=f"{task} ({engine})")
+        axes[1].plot(g["lines"], g["peak_mb"] / 1024, style, marker="o", label=f"{task} ({engine})")
+    for ax, label in zip(axes, ("time (s)", "peak memory (GB)"), strict=False):
+        ax.set_xscale("log")
+        ax.set_xlabel("order lines")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("pandas path vs Spark path (local[*], 2 cores)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1M,10M")
+    parser.add_argument("--tasks", default="rules,rfm")
+    parser.add_argument("--seed-db", default=str(OUT / "seed.sqlite"))
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--child", nargs=3, metavar=("ENGINE", "TASK", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    seed = Path(args.seed_db)
+    if not seed.exists():
+        from crmlib.sample import build
+
+        build(f"sqlite:///{seed}", customers=20000, seed=42)
+    rows = []
+    for size in args.sizes.split(","):
+        path = build_data(size, seed)
+        lines = int((path / "_done").read_text())
+        for task in args.tasks.split(","):
+            for engine in ("pandas", "spark"):
+                r = run(engine, task, path, args.timeout)
+                r.update(size=size, lines=lines)
+                rows.append(r)
+                what = r.get("error") or f"{r['seconds']:.1f} s"
+                print(f"{size:>4} {task:<5} {engine:<6} {what:>14}  peak {r['peak_mb'] / 1024:.2f} GB  "
+                      f"{ {k: v for k, v in r.items() if k in ('rules', 'customers', 'impl')} }", flush=True)
+    results = pd.DataFrame(rows)
+    sizes = args.sizes.split(",")
+    if (OUT / "scale.csv").exists():  # keep earlier sizes: a run can add 50M without redoing 1M
+        old = pd.read_csv(OUT / "scale.csv")
+        results = pd.concat([old[~old["size"].isin(sizes)], results], ignore_index=True)
+        sizes = [s for s in SIZES if s in set(results["size"])]
+    results.to_csv(OUT / "scale.csv", index=False)
+    plot(results, OUT / "scale.png")
+    print(f"plot: {OUT / 'scale.png'}")
+    for size in sizes:
+        for task in args.tasks.split(","):
+            sel = results[(results["size"] == size) & (results["task"] == task)].set_index("engine")
+            if "error" in sel and sel["error"].notna().any():
+                print(f"ratio {task} {size} spark vs pandas: " + "; ".join(
+                    f"{e}: {sel.loc[e, 'error']}" for e in sel.index if pd.notna(sel.loc[e, "error"])))
+                continue
+            t = sel.loc["pandas", "seconds"] / sel.loc["spark", "seconds"]
+            m = sel.loc["pandas", "peak_mb"] / sel.loc["spark", "peak_mb"]
+            print(f"ratio {task} {size} spark vs pandas: time {t:.2g}x, memory {m:.2g}x")
+
+
+if __name__ == "__main__":
+    main()

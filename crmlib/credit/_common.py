@@ -1,0 +1,92 @@
+"""Helpers shared by the credit modules: dates, required columns, binomial rows."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_interval, check_type
+from ..errors import ParameterError
+
+INVOICE_COLUMNS = ("invoice_id", "customer_id", "issued_at", "due_at", "amount")
+PAYMENT_COLUMNS = ("invoice_id", "paid_at", "amount")
+CUSTOMER_COLUMNS = ("customer_id", "birth_date", "created_at", "income_band", "occupation")
+DAY = pd.Timedelta(days=1)
+
+
+def as_timestamp(value, *, name: str, where: str) -> pd.Timestamp:
+    """A date parameter as a Timestamp; ParameterError for anything that is not a date."""
+    if isinstance(value, bool) or value is None:
+        raise ParameterError(f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.",
+                             name=name)
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.", name=name
+        ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise ParameterError(f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.",
+                             name=name)
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def check_default_days(default_days, *, where: str) -> int:
+    return check_interval(default_days, 1, 365, name="default_days", where=where, integer=True)
+
+
+def check_window(window_months, *, where: str) -> int:
+    return check_interval(window_months, 1, 24, name="window_months", where=where, integer=True)
+
+
+def check_frame(df, *, name: str, where: str) -> pd.DataFrame:
+    return check_type(df, pd.DataFrame, name=name, where=where, type_name="a DataFrame")
+
+
+def binomial_rows(frame: pd.DataFrame, columns, *, events: str = "defaults",
+                  trials: str = "invoices") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Turn per-customer counts (``events`` of ``trials``) into weighted 0/1 rows.
+
+    A customer with 5 invoices of which 1 defaulted becomes two rows with the same features:
+    y=1 with weight 1 and y=0 with weight 4. Fitting and scoring on these rows is the same as on
+    one row per invoice, without repeating the features per invoice. Rows with weight 0 are dropped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per customer with the feature columns, ``events`` and ``trials``.
+    columns : list of str
+        The feature columns to keep.
+    events, trials : str, default='defaults', 'invoices'
+        The columns with the number of defaulted invoices and of invoices.
+
+    Returns
+    -------
+    (X, y, sample_weight) : tuple of pandas.DataFrame, numpy.ndarray of int, numpy.ndarray of float
+    """
+    k = frame[events].to_numpy(float)
+    n = frame[trials].to_numpy(float)
+    X = frame[list(columns)]
+    X = pd.concat([X, X], ignore_index=True)
+    y = np.r_[np.ones(len(frame)), np.zeros(len(frame))].astype(int)
+    w = np.r_[k, n - k]
+    keep = w > 0
+    return X[keep].reset_index(drop=True), y[keep], w[keep]
+
+
+class quiet(warnings.catch_warnings):
+    """Silence optbinning's pandas deprecation warnings inside our calls only (no global filter)."""
+
+    def __enter__(self):
+        out = super().__enter__()
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from pandas.errors import Pandas4Warning
+
+            warnings.simplefilter("ignore", Pandas4Warning)
+        except ImportError:  # pandas < 3
+            pass
+        return out

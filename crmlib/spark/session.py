@@ -1,0 +1,88 @@
+"""One place that starts (or finds) the SparkSession the Spark path uses.
+
+Configuration, in increasing priority: Spark's own ``$SPARK_CONF_DIR/spark-defaults.conf`` (or
+what ``spark-submit --conf`` set), crmlib's defaults below, the ``CRMLIB_SPARK_MASTER``
+environment variable for the master, then the ``master`` and ``config`` arguments. Nothing is
+downloaded at run time: ``spark.jars.packages`` is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from ..errors import CrmlibError, ParameterError
+
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_MASTER", "get_session", "java_available"]
+
+DEFAULT_MASTER = "local[*]"
+
+#: crmlib's defaults; any key can be overridden with ``config``.
+DEFAULT_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",  # month stays 'YYYY-MM'
+    "spark.sql.adaptive.enabled": "true",
+}
+
+_FORBIDDEN = ("spark.jars.packages", "spark.jars.repositories", "spark.jars.ivySettings")
+
+
+def java_available() -> bool:
+    """True if a Java runtime is on PATH or under ``$JAVA_HOME``."""
+    home = os.environ.get("JAVA_HOME")
+    return bool(shutil.which("java") or (home and os.path.exists(os.path.join(home, "bin", "java"))))
+
+
+def get_session(master: str | None = None, *, app_name: str = "crmlib", config: dict | None = None):
+    """The active SparkSession, or a new one on ``master``.
+
+    Parameters
+    ----------
+    master : str, optional
+        ``local[*]`` (default, or env ``CRMLIB_SPARK_MASTER``), ``local[2]``,
+        ``spark://host:7077``, ``yarn``, ``k8s://https://...``. Under ``spark-submit`` the
+        master given there wins (the session already exists).
+    app_name : str, default='crmlib'
+    config : dict, optional
+        Extra Spark settings, e.g. ``{"spark.executor.memory": "4g"}``.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Raises
+    ------
+    CrmlibError
+        No Java runtime, or pyspark is not installed.
+    ParameterError
+        ``config`` asks Spark to download packages.
+    """
+    config = dict(config or {})
+    bad = [k for k in config if k in _FORBIDDEN]
+    if bad:
+        raise ParameterError(
+            f"spark.get_session: 'config' must not set {bad}: crmlib never downloads jars at run "
+            "time; put the jars on the cluster or in $SPARK_HOME/jars.", name="config")
+    try:
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError:
+        raise CrmlibError("the Spark path needs pyspark: pip install 'pyspark>=4.0'") from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None and not config:
+        return active
+    if not java_available():
+        raise CrmlibError("Spark needs a Java runtime (17 or 21): install openjdk-17-jre-headless "
+                          "or set JAVA_HOME")
+    # executors started by a standalone worker on this machine use the same Python
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name).master(
+        master or os.environ.get("CRMLIB_SPARK_MASTER") or DEFAULT_MASTER)
+    for key, value in {**DEFAULT_CONFIG, **config}.items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
