@@ -145,13 +145,15 @@ def test_the_cube_follows_edits_to_the_database(db_copy):
             "WHERE p.category != 'Toys' GROUP BY p.product_id ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
         q("UPDATE products SET category = 'Toys', subcategory = 'Board Games' WHERE product_id = ?",
           (product_id,))
-        # the largest completed order of a region C (not A or B), without that product, is cancelled
+        # the largest completed order of a region C (not A or B), with nothing of the two categories
+        # the product left and joined, is cancelled
         order_id, order_revenue, region_c = q(
             "SELECT o.order_id, SUM(l.quantity * l.unit_price * (1 - l.discount)) AS rev, r.region "
             "FROM orders o JOIN order_lines l USING (order_id) JOIN sales_reps r ON r.rep_id = o.rep_id "
+            "JOIN products p ON p.product_id = l.product_id "
             "WHERE o.status = 'completed' AND r.region NOT IN (?, ?) GROUP BY o.order_id "
-            "HAVING SUM(l.product_id = ?) = 0 ORDER BY rev DESC LIMIT 1",
-            (region_a, region_b, product_id)).fetchone()
+            "HAVING SUM(p.category IN (?, 'Toys')) = 0 ORDER BY rev DESC LIMIT 1",
+            (region_a, region_b, category)).fetchone()
         q("UPDATE orders SET status = 'cancelled' WHERE order_id = ?", (order_id,))
     t1 = drill_down_all(load_star(crmlib.connect(url)), by="month", hierarchies=["rep", "product"])
     rep_revenue = _level_revenue(t0, "rep", "rep", rep)

@@ -127,3 +127,22 @@ def test_load_star_reads_the_sample(small_url):
     assert len(s) > 1000
     assert [str(m) for m in s.members("month")] == ["2025-01", "2025-02", "2025-03"]
     assert len(s.targets) > 0
+
+
+def test_with_segments_sets_the_segment_level():
+    from crmlib.cube import aggregate, with_segments
+
+    s = star()
+    seg = with_segments(s, pd.DataFrame({"customer_id": [10, 12], "segment": ["Champions", "At Risk"]}))
+    assert "segment" not in s.levels and "segment" in seg.levels
+    t = aggregate(seg, "segment", measures=["revenue"])
+    assert dict(zip(t["segment"].astype(str), t["revenue"].round(6), strict=True)) == \
+        {"(unknown)": 2.0, "At Risk": 11.0, "Champions": 4.7}
+    assert seg.fact is s.fact
+
+
+def test_with_segments_needs_its_columns():
+    from crmlib.cube import with_segments
+
+    with pytest.raises(DataContractError, match=r"cube.with_segments\(segments\): missing column\(s\) \['segment'\]"):
+        with_segments(star(), pd.DataFrame({"customer_id": [10]}))

@@ -34,12 +34,22 @@ from .ops import (
     slice_,
     subtree,
 )
-from .star import ADDITIVE, DISTINCT, HIERARCHIES, LEVELS, MEASURES, Star, build_star, load_star
+from .star import (
+    ADDITIVE,
+    DISTINCT,
+    HIERARCHIES,
+    LEVELS,
+    MEASURES,
+    Star,
+    build_star,
+    load_star,
+    with_segments,
+)
 
 __all__ = [
     "ADDITIVE", "COMPARE_TO", "DISTINCT", "HIERARCHIES", "LEVELS", "MEASURES", "Star", "add_ratios",
     "aggregate", "attainment", "base_period", "build_star", "decompose_gap", "dice", "drill_down",
     "drill_down_all", "drill_down_html", "explain", "flag_underperformers", "growth", "load_star",
     "parse_period", "pivot", "rank_within", "roll_up", "rule_text", "share_of_total", "slice_",
-    "subtree", "table_html",
+    "subtree", "table_html", "with_segments",
 ]

@@ -54,6 +54,7 @@ __all__ = [
     "UNKNOWN",
     "build_star",
     "load_star",
+    "with_segments",
 ]
 
 HIERARCHIES: dict[str, tuple[str, ...]] = {
@@ -293,6 +294,28 @@ def build_star(
     return Star(fact=fact, dims={"date": date_dim, "product": product_dim, "customer": customer_dim,
                                  "channel": channel_dim, "rep": rep_dim},
                 targets=targets, day0=day0, n_orders=len(orders), statuses=statuses)
+
+
+def with_segments(star: Star, segments: pd.DataFrame) -> Star:
+    """The star with its customers' ``segment`` level set (or replaced) from a frame.
+
+    Parameters
+    ----------
+    star : Star
+    segments : pandas.DataFrame
+        ``customer_id`` and ``segment``, e.g. RFM segments from :mod:`crmlib.segments`
+        as of the start of the period under review. Customers not listed get ``"(unknown)"``.
+
+    Returns
+    -------
+    Star
+        A new star sharing the fact; the original is unchanged.
+    """
+    check_columns(segments, ("customer_id", "segment"), where="cube.with_segments(segments)")
+    dim = star.dims["customer"].copy()
+    seg = segments.drop_duplicates("customer_id").set_index("customer_id")["segment"]
+    dim["segment"] = _labels(seg.reindex(dim["customer_id"].to_numpy()).to_numpy(dtype=object))
+    return replace(star, dims={**star.dims, "customer": dim})
 
 
 def load_star(crm, *, since=None, until=None, segments: str | pd.DataFrame | None = None,
