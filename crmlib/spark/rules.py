@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_interval, check_one_of
+from ..baskets import compare as _baskets_compare
+from ..baskets import rules as _baskets_rules
 from ..errors import EmptyDataError
 
 __all__ = [
@@ -64,72 +66,17 @@ def measures_from_counts(cAC, cA, cC, n) -> dict[str, np.ndarray]:
         One float64 array per name in :data:`MEASURE_COLUMNS`.
     """
     cAC, cA, cC = (np.asarray(x, dtype=np.int64) for x in (cAC, cA, cC))
-    try:
-        from ..baskets.rules import _measures  # the pandas path's definition
-    except ImportError:  # crmlib.baskets not installed: mlxtend's formulas, same arithmetic
-        _measures = _mlxtend_measures
-    return _measures(cAC, cA, cC, n)
+    return _baskets_rules._measures(cAC, cA, cC, n)  # the pandas path's definition, so they cannot drift
 
 
 def fisher_p(cAC, cA, cC, n) -> np.ndarray:
     """One-sided Fisher exact p-value P(X >= cAC), X ~ Hypergeometric(n, cC, cA)."""
-    try:
-        from ..baskets.rules import _fisher
-    except ImportError:
-        from scipy.stats import hypergeom
-
-        return hypergeom.sf(np.asarray(cAC) - 1, n, cC, cA)
-    return _fisher(np.asarray(cAC), np.asarray(cA), np.asarray(cC), n)
+    return _baskets_rules._fisher(np.asarray(cAC), np.asarray(cA), np.asarray(cC), n)
 
 
 def adjust_pvalues(p, method: str | None = "fdr_bh") -> np.ndarray:
     """crmlib.baskets.adjust_pvalues (Benjamini-Hochberg, Holm, Bonferroni or None)."""
-    try:
-        from ..baskets.rules import adjust_pvalues as _adjust
-    except ImportError:
-        _adjust = _adjust_fallback
-    return _adjust(p, method)
-
-
-def _mlxtend_measures(cAC, cA, cC, n):
-    N = float(n)
-    sAC, sA, sC = cAC / N, cA / N, cC / N
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf = (sAC * N) / (sA * N)
-        lift = conf / sC
-        leverage = sAC - sA * sC
-        conviction = np.full(conf.shape, np.inf)
-        below = conf < 1.0
-        conviction[below] = (1.0 - sC[below]) / (1.0 - conf[below])
-        denom = np.maximum(sAC * (1 - sA), sA * (sC - sAC))
-        zhang = np.where(denom == 0, 0, leverage / denom)
-        jaccard = sAC / (sA + sC - sAC)
-        certainty = np.where(1 - sC == 0, 0, (conf - sC) / (1 - sC))
-        kulczynski = ((sAC * N) / (sA * N) + (sAC * N) / (sC * N)) / 2
-    return {
-        "antecedent support": sA, "consequent support": sC, "support": sAC,
-        "confidence": conf, "lift": lift, "representativity": np.full(conf.shape, 1.0),
-        "leverage": leverage, "conviction": conviction, "zhangs_metric": zhang,
-        "jaccard": jaccard, "certainty": certainty, "kulczynski": kulczynski,
-    }
-
-
-def _adjust_fallback(p, method):
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    if method is None or m == 0:
-        return p.copy()
-    if method == "bonferroni":
-        return np.minimum(1.0, p * m)
-    order = np.argsort(p, kind="stable")
-    ranked = p[order]
-    if method == "fdr_bh":
-        adj = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
-    else:
-        adj = np.maximum.accumulate(ranked * (m - np.arange(m)))
-    out = np.empty(m)
-    out[order] = np.minimum(1.0, adj)
-    return out
+    return _baskets_rules.adjust_pvalues(p, method)
 
 
 def min_count(min_support: float, n: int) -> int:
@@ -430,14 +377,4 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
 
 def _conf_lift(cac, ca, cc, n):
     """Confidence and lift per group (NaN where undefined), crmlib.baskets.compare's definition."""
-    try:
-        from ..baskets.compare import _conf_lift as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return shared(cac, ca, cc, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf = np.where(ca > 0, cac / np.maximum(ca, 1), np.nan)
-        base = np.where(n > 0, cc / np.maximum(n, 1), np.nan)
-        lift = np.where((ca > 0) & (cc > 0), conf / base, np.nan)
-    return conf, lift
+    return _baskets_compare._conf_lift(cac, ca, cc, n)
