@@ -54,7 +54,7 @@ def summary(customers: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
     """Headline numbers: customers, active customers, orders, revenue, average order value."""
     orders = lines["order_id"].nunique()
     revenue = float(lines["revenue"].sum())
-    return pd.Series({
+    return pd.Series(dtype=object, data={  # object: counts stay integers next to money
         "customers": len(customers),
         "active_customers": lines["customer_id"].nunique(),
         "orders": orders,
