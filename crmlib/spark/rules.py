@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._validation import check_interval, check_one_of
 from ..baskets import compare as _baskets_compare
+from ..baskets import mine as _baskets_mine
 from ..baskets import rules as _baskets_rules
 from ..errors import EmptyDataError
 
@@ -80,13 +81,8 @@ def adjust_pvalues(p, method: str | None = "fdr_bh") -> np.ndarray:
 
 
 def min_count(min_support: float, n: int) -> int:
-    """Smallest count c with c / n >= min_support in float64 (the comparison mlxtend makes)."""
-    c = int(np.ceil(min_support * n))
-    while c > 1 and (c - 1) / float(n) >= min_support:
-        c -= 1
-    while c / float(n) < min_support:
-        c += 1
-    return max(c, 1)
+    """Smallest count c with c / n >= min_support in float64 (crmlib.baskets' definition)."""
+    return _baskets_mine._min_count(min_support, n)
 
 
 # ---------------------------------------------------------------------- baskets and itemsets
