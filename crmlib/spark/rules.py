@@ -39,20 +39,16 @@ __all__ = [
     "to_pandas",
 ]
 
-#: mlxtend's / crmlib.baskets' measures, in that order.
-MEASURE_COLUMNS = (
-    "antecedent support", "consequent support", "support", "confidence", "lift",
-    "representativity", "leverage", "conviction", "zhangs_metric", "jaccard", "certainty",
-    "kulczynski",
-)
-#: Columns of a rules table (pandas, after :func:`to_pandas`), as crmlib.baskets.RULE_COLUMNS.
-RULE_COLUMNS = ("antecedents", "consequents", *MEASURE_COLUMNS, "count", "p_value", "p_adjusted")
+#: mlxtend's / crmlib.baskets' measures, in that order (one definition: crmlib.baskets).
+MEASURE_COLUMNS = _baskets_rules.MLXTEND_MEASURES
+#: Columns of a rules table (pandas, after :func:`to_pandas`): crmlib.baskets.RULE_COLUMNS.
+RULE_COLUMNS = _baskets_rules.RULE_COLUMNS
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 # ---------------------------------------------------------------------- the shared formulas
 def measures_from_counts(cAC, cA, cC, n) -> dict[str, np.ndarray]:
-    """Every rule measure from counts; crmlib.baskets' own function when it is installed.
+    """Every rule measure from counts, by crmlib.baskets' own function.
 
     Parameters
     ----------
