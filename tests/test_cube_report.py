@@ -13,7 +13,8 @@ import nbformat
 import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "sales_performance.ipynb"
-PARAMETERS = ("db_url", "period", "compare_to", "level", "region", "rep", "channel", "mask_pii")
+PARAMETERS = ("db_url", "period", "compare_to", "level", "region", "rep", "channel", "engine",
+              "spark_master", "mart", "mask_pii")
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
