@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _measure import peak_kb, reset_peak
+
 OUT = Path(__file__).resolve().parent / "out"
 TABLES = ("orders", "order_lines", "products", "channels", "sales_reps", "customers", "rep_targets")
 MEASURES = ("revenue", "margin", "cost", "quantity", "discount", "lines", "orders")
@@ -44,12 +46,6 @@ DRILL = {
     "rep": ("rep_region", "manager", "rep"),
 }
 
-
-def _rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def _load(folder: Path) -> dict:
@@ -132,12 +128,11 @@ def child(side: str, folder: str, engine: str) -> None:
 
     tables = _load(Path(folder))
     _release_free_memory()  # so both sides start from the same resident baseline
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
-    base = _rss_kb("VmRSS")
+    base = reset_peak()  # after imports and inputs
     start = time.perf_counter()
     result = _crmlib(tables) if side == "crmlib" else _pandas(tables)
     seconds = time.perf_counter() - start
-    peak = _rss_kb("VmHWM") - base
+    peak = peak_kb() - base
     print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "checksum": result,
                       "lines": len(tables["order_lines"])}))
 

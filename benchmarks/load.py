@@ -18,14 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from _measure import peak_kb, reset_peak
+
 OUT = Path(__file__).resolve().parent / "out"
 
-
-def _rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def child(side: str, url: str, table: str) -> None:
@@ -38,15 +34,14 @@ def child(side: str, url: str, table: str) -> None:
 
     engine = sa.create_engine(url)
     crm = crmlib.connect(url) if side == "crmlib" else None
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter after imports
-    base = _rss_kb("VmRSS")
+    base = reset_peak()  # after imports and inputs
     start = time.perf_counter()
     if side == "crmlib":
         frame = crm.load(table)
     else:
         frame = pd.read_sql(table, engine, parse_dates=list(S.DATE_COLUMNS[table]))
     seconds = time.perf_counter() - start
-    peak = _rss_kb("VmHWM") - base
+    peak = peak_kb() - base
     checksum = []
     for col in frame.columns:
         s = frame[col]

@@ -47,17 +47,13 @@ import sys
 import time
 from pathlib import Path
 
+from _measure import peak_kb, reset_peak
+
 OUT = Path(__file__).resolve().parent / "out"
 MIN_CONFIDENCE = 0.1
 
 
 # -- child side ----------------------------------------------------------------------------------
-
-def _kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def _load_lines(source: str):
@@ -133,13 +129,12 @@ def child(side: str, source: str, min_support: float, max_len, dump: str) -> Non
     else:
         import fim  # noqa: F401
     lines = _load_lines(source)
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
-    base = _kb("VmRSS")
+    base = reset_peak()  # after imports and inputs
     start = time.perf_counter()
     result, info = {"crmlib": _crmlib, "textbook": _textbook, "pyfim": _pyfim}[side](
         lines, min_support, max_len)
     seconds = time.perf_counter() - start
-    peak = _kb("VmHWM")
+    peak = peak_kb()
     if dump:
         with open(dump, "wb") as fh:
             pickle.dump(_summary(side, result, lines, min_support, max_len), fh)
