@@ -27,6 +27,14 @@ def tables(spark, small_mart, small_url):
     return pandas_tables, sc.read_tables(spark, small_mart)
 
 
+@pytest.fixture(scope="module")
+def sales(spark, small_mart, small_url):
+    from crmlib.spark import credit as sc
+
+    crm = crmlib.connect(small_url)
+    return (crm.orders(), crm.order_lines(), crm.channels()), sc.read_sales(spark, small_mart)
+
+
 def assert_same_frame(ref: pd.DataFrame, got: pd.DataFrame):
     """Same columns, dtypes and rows; ints, flags and categories exact, floats to 1e-9."""
     assert list(got.columns) == list(ref.columns)
@@ -84,6 +92,32 @@ def test_customer_features_equal(tables, cutoff):
     assert ref["age_band"].nunique() >= 4 and ref["tenure_band"].nunique() >= 3
 
 
+@pytest.mark.parametrize("cutoff", CUTOFFS)
+def test_customer_features_with_orders_equal(tables, sales, cutoff):
+    """The payment-default notebook's call: purchase behaviour from the orders too."""
+    from crmlib.spark import credit as sc
+
+    (inv, pay, cus), (sinv, spay, scus) = tables
+    (orders, lines, channels), (ssales, schannels) = sales
+    ref = CF.customer_features(inv, pay, cus, cutoff=cutoff, orders=orders, order_lines=lines,
+                               channels=channels)
+    got = sc.to_pandas(sc.customer_features(sinv, spay, scus, cutoff=cutoff, sales=ssales,
+                                            channels=schannels))
+    assert_same_frame(ref, got)
+    assert {"orders", "discount_share", "order_channel"} <= set(ref.columns)
+    assert ref["order_channel"].nunique() == 4 and (ref["orders"] == 0).sum() > 0  # 3 kinds + 'unknown'
+
+
+def test_purchase_behaviour_without_channels_equal(sales):
+    from crmlib.spark import credit as sc
+
+    (orders, lines, _), (ssales, _) = sales
+    ref = CF.purchase_behaviour(orders, lines, cutoff=CUTOFFS[0])
+    got = sc.to_pandas(sc.purchase_behaviour(ssales, cutoff=CUTOFFS[0]))
+    assert list(ref.columns) == ["customer_id", "orders", "discount_share"]
+    assert_same_frame(ref, got)
+
+
 def test_default_days_is_passed_through(tables):
     from crmlib.spark import credit as sc
 
@@ -118,11 +152,14 @@ def test_bad_input_is_named(tables, call, error, match):
         call(sc, *tables[1])
 
 
-def test_missing_mart_table(spark, small_mart, tmp_path):
+@pytest.mark.parametrize("reader, table", [("read_tables", "fact_payments"), ("read_tables", "dim_customer"),
+                                           ("read_sales", "dim_channel")])
+def test_missing_mart_table(spark, small_mart, tmp_path, reader, table):
     from crmlib.spark import credit as sc
 
     mart = tmp_path / "mart"
-    shutil.copytree(small_mart, mart, ignore=shutil.ignore_patterns("fact_payments"))
-    with pytest.raises(DataContractError, match=r"has no readable table 'fact_payments' \(run `crmlib mart export`\)") as err:
-        sc.read_tables(spark, mart)
-    assert err.value.table == "fact_payments"
+    shutil.copytree(small_mart, mart, ignore=shutil.ignore_patterns(table))
+    with pytest.raises(DataContractError,
+                       match=rf"spark.credit.{reader}: .* has no readable table '{table}' \(run `crmlib mart export`\)") as err:
+        getattr(sc, reader)(spark, mart)
+    assert err.value.table == table

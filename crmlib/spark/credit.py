@@ -8,9 +8,11 @@ mart's ``fact_invoices``, ``fact_payments`` and ``dim_customer``:
 - :func:`payment_behaviour`: per customer counts, shares, days past due, defaults, balances and
   the shrunk (empirical-Bayes) shares;
 - :func:`customer_attributes`: age, tenure, their bands and the customer categories;
-- :func:`customer_features`: attributes joined with payment behaviour, one row per customer
-  created before the cutoff (crmlib.credit's ``customer_features`` without the optional order
-  columns).
+- :func:`purchase_behaviour`: orders, discount use and the channel kind used most, from the
+  mart's ``fact_sales`` and ``dim_channel`` (orders are counted from their lines, so an order
+  without lines, which the sample never has, counts in the pandas path only);
+- :func:`customer_features`: attributes joined with payment (and, given ``sales``, purchase)
+  behaviour, one row per customer created before the cutoff.
 
 Definitions are taken from crmlib.credit, not copied: required columns, band edges, the recent
 window, the shrinkage formula and its weight, the parameter checks (``cutoff``,
@@ -44,6 +46,8 @@ __all__ = [
     "customer_features",
     "invoice_status",
     "payment_behaviour",
+    "purchase_behaviour",
+    "read_sales",
     "read_tables",
     "to_pandas",
 ]
@@ -52,7 +56,9 @@ __all__ = [
 MART_TABLES = {"fact_invoices": INVOICE_COLUMNS, "fact_payments": PAYMENT_COLUMNS,
                "dim_customer": CUSTOMER_COLUMNS}
 _OPTIONAL_ATTRIBUTES = ("gender", "marital_status", "region", "acquisition_channel", "contact_preference")
-_INT_COLUMNS = ("invoices", "invoices_12m", "due_invoices", "late_invoices", "matured_invoices", "defaults")
+_SALES_COLUMNS = ("order_id", "customer_id", "ordered_at", "channel_id", "discount")
+_INT_COLUMNS = ("invoices", "invoices_12m", "due_invoices", "late_invoices", "matured_invoices", "defaults",
+                "orders")
 _BOOL_COLUMNS = ("is_due", "is_late", "is_matured", "is_default", "repeat_defaulter")
 _MICROS_PER_DAY = 86_400_000_000.0
 # a payment settles an invoice when the running total is within half a cent of the amount billed
@@ -79,21 +85,29 @@ def read_tables(spark, mart):
     DataContractError
         A table is missing from the mart or lacks a column crmlib.credit needs.
     """
-    from pyspark.errors import AnalysisException
+    return tuple(_read(spark, mart, table, required, "read_tables") for table, required in MART_TABLES.items())
 
-    root = str(mart).rstrip("/")
-    out = []
-    for table, required in MART_TABLES.items():
-        try:
-            df = spark.read.parquet(f"{root}/{table}")
-        except AnalysisException as err:
-            raise DataContractError(
-                f"spark.credit.read_tables: the mart at {root!r} has no readable table {table!r} "
-                f"(run `crmlib mart export`); Spark said: {str(err).splitlines()[0]}",
-                table=table) from err
-        check_columns(df, required, where=f"spark.credit.read_tables({table})")
-        out.append(_wall_clock(df))
-    return tuple(out)
+
+def read_sales(spark, mart):
+    """The mart's order lines and channels for :func:`purchase_behaviour`.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    mart : str or path
+
+    Returns
+    -------
+    (pyspark.sql.DataFrame, pyspark.sql.DataFrame)
+        ``fact_sales`` (timestamps as ``timestamp_ntz``) and ``dim_channel``.
+
+    Raises
+    ------
+    DataContractError
+        A table is missing from the mart or lacks a needed column.
+    """
+    return (_read(spark, mart, "fact_sales", _SALES_COLUMNS, "read_sales"),
+            _read(spark, mart, "dim_channel", ("channel_id", "kind"), "read_sales"))
 
 
 def invoice_status(invoices, payments, *, as_of, default_days: int = 90):
@@ -277,8 +291,56 @@ def customer_attributes(customers, *, as_of):
                     text("occupation").alias("occupation"), *optional)
 
 
-def customer_features(invoices, payments, customers, *, cutoff, default_days: int = 90):
-    """One row per customer created before ``cutoff``: attributes and payment behaviour.
+def purchase_behaviour(sales, channels=None, *, cutoff):
+    """Ordering habits before ``cutoff`` (crmlib.credit.features.purchase_behaviour).
+
+    Parameters
+    ----------
+    sales : pyspark.sql.DataFrame
+        Order lines: ``order_id, customer_id, ordered_at, channel_id, discount`` (the mart's
+        ``fact_sales``; every status counts, as in the pandas path).
+    channels : pyspark.sql.DataFrame, optional
+        ``channel_id, kind`` for ``order_channel``.
+    cutoff : str or datetime-like
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``customer_id``, ``orders`` (long), ``discount_share`` (share of order lines bought at a
+        discount) and, with ``channels``, ``order_channel`` (the kind of most orders; ties go to
+        the first kind in alphabetical order, as pandas' ``idxmax`` over a crosstab).
+
+    Raises
+    ------
+    DataContractError, ParameterError
+        A required column is missing; ``cutoff`` is not a date.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    where = "spark.credit.purchase_behaviour"
+    cutoff = as_timestamp(cutoff, name="cutoff", where=where)
+    _check_frame(sales, "sales", _SALES_COLUMNS, where)
+    lines = _wall_clock(sales).where(F.col("ordered_at") < _lit(cutoff))
+    discounted = F.coalesce(F.col("discount") > 0, F.lit(False)).cast("double")  # NaN > 0 is False
+    out = lines.groupBy("customer_id").agg(F.countDistinct("order_id").alias("orders"),
+                                           F.avg(discounted).alias("discount_share"))
+    if channels is None:
+        return out
+    _check_frame(channels, "channels", ("channel_id", "kind"), where)
+    kinds = channels.select("channel_id", F.col("kind").cast("string").alias("kind"))
+    per_kind = (lines.select("order_id", "customer_id", "channel_id").distinct()
+                .join(F.broadcast(kinds), "channel_id")
+                .groupBy("customer_id", "kind").agg(F.count("*").alias("_n")))
+    first = Window.partitionBy("customer_id").orderBy(F.col("_n").desc(), F.col("kind"))
+    top = (per_kind.withColumn("_rank", F.row_number().over(first)).where(F.col("_rank") == 1)
+           .select("customer_id", F.col("kind").alias("order_channel")))
+    return out.join(top, "customer_id", "left")
+
+
+def customer_features(invoices, payments, customers, *, cutoff, default_days: int = 90, sales=None,
+                      channels=None):
+    """One row per customer created before ``cutoff``: attributes, payment and purchase behaviour.
 
     Parameters
     ----------
@@ -288,13 +350,17 @@ def customer_features(invoices, payments, customers, *, cutoff, default_days: in
         As for :func:`customer_attributes`.
     cutoff : str or datetime-like
     default_days : int, default=90
+    sales, channels : pyspark.sql.DataFrame, optional
+        Adds the :func:`purchase_behaviour` columns when ``sales`` is given (the pandas path's
+        ``orders``, ``order_lines`` and ``channels``).
 
     Returns
     -------
     pyspark.sql.DataFrame
-        ``customer_id``, the :func:`customer_attributes` columns and the :func:`payment_behaviour`
-        columns, counts and balances 0 (rates null) for customers without invoices: as
-        crmlib.credit.features.customer_features without ``orders``. Unsorted;
+        ``customer_id``, the :func:`customer_attributes` columns, the :func:`payment_behaviour`
+        columns (counts and balances 0, rates null for customers without invoices) and, with
+        ``sales``, the :func:`purchase_behaviour` columns (``orders`` 0 and ``order_channel``
+        'unknown' without orders), as crmlib.credit.features.customer_features. Unsorted;
         :func:`to_pandas` sorts by ``customer_id``.
 
     Raises
@@ -309,6 +375,8 @@ def customer_features(invoices, payments, customers, *, cutoff, default_days: in
     attrs = customer_attributes(customers, as_of=cutoff)
     behaviour = payment_behaviour(invoices, payments, cutoff=cutoff, default_days=default_days)
     out = attrs.join(behaviour, "customer_id", "left")
+    if sales is not None:
+        out = out.join(purchase_behaviour(sales, channels, cutoff=cutoff), "customer_id", "left")
     zero = {**{c: 0 for c in _INT_COLUMNS}, "outstanding": 0.0, "past_due_balance": 0.0,
             "repeat_defaulter": False}
     return out.select(*[F.coalesce(F.col(c), F.lit(zero[c])).alias(c) if c in zero else F.col(c)
@@ -345,7 +413,7 @@ def to_pandas(frame) -> pd.DataFrame:
             df[col] = pd.Categorical(df[col], categories=[b[1] for b in bands], ordered=True)
         elif col == "income_band":
             df[col] = _features.income_category(df[col])
-        elif col in ("occupation", *_OPTIONAL_ATTRIBUTES):
+        elif col in ("occupation", "order_channel", *_OPTIONAL_ATTRIBUTES):
             df[col] = _features.category(df[col])
         elif col in ("customer_id", "invoice_id"):
             df[col] = df[col].astype("int64")
@@ -357,6 +425,20 @@ def to_pandas(frame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- helpers
+def _read(spark, mart, table, required, caller):
+    from pyspark.errors import AnalysisException
+
+    root = str(mart).rstrip("/")
+    try:
+        df = spark.read.parquet(f"{root}/{table}")
+    except AnalysisException as err:
+        raise DataContractError(
+            f"spark.credit.{caller}: the mart at {root!r} has no readable table {table!r} "
+            f"(run `crmlib mart export`); Spark said: {str(err).splitlines()[0]}", table=table) from err
+    check_columns(df, required, where=f"spark.credit.{caller}({table})")
+    return _wall_clock(df)
+
+
 def _check_frame(df, name, required, where):
     from pyspark.sql import DataFrame
 
