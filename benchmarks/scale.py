@@ -12,10 +12,9 @@ Each (size, engine, task) runs in a fresh child process; time is wall-clock of t
 including reading the Parquet files, memory is the peak resident set of the child's whole
 process tree (the JVM included for Spark), sampled every 0.1 s.
 
-- rules, pandas path: read Parquet with pandas, one-hot baskets, crmlib.baskets.mine_rules (or
-  mlxtend's fpgrowth + association_rules on a sparse frame if crmlib.baskets is not installed);
+- rules, pandas path: read Parquet with pandas, crmlib.baskets.make_baskets and mine_rules;
   Spark path: crmlib.spark.rules (FPGrowth, all measures, Fisher tests, correction).
-- rfm, pandas path: crmlib.segments (order_values, rfm_table, rfm_scores) or the same groupbys;
+- rfm, pandas path: crmlib.segments (order_values, rfm_table, rfm_scores);
   Spark path: crmlib.spark.rfm.
 
 Ends with one ratio line per comparison (above 1: Spark is better) and writes scale.png.
@@ -82,59 +81,25 @@ def build_data(size: str, seed_db: Path) -> Path:
 
 # ---------------------------------------------------------------------- tasks (child process)
 def _pandas_rules(path: Path) -> dict:
-    import scipy.sparse as sp
+    from crmlib import baskets as bk
 
     sales = pd.read_parquet(path / "fact_sales", columns=["order_id", "product_id"])
-    products = pd.read_parquet(path / "dim_product", columns=["product_id", "name"])
-    rows, _ = pd.factorize(sales["order_id"])
-    cols, items = pd.factorize(sales["product_id"])
-    names = products.set_index("product_id")["name"].astype(str)
-    dup = names.duplicated(keep=False)
-    names = names.where(~dup, names + " (#" + names.index.astype(str) + ")")
-    labels = names.reindex(items).to_numpy()
-    X = sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
-                      shape=(rows.max() + 1, len(items)))
-    X.sum_duplicates()
-    try:
-        from crmlib.baskets import Baskets, mine_rules
-
-        onehot = pd.DataFrame.sparse.from_spmatrix(X.astype(bool), columns=labels)
-        rules = mine_rules(Baskets.from_onehot(onehot), min_support=MIN_SUPPORT, max_rules=None)
-        engine = "crmlib.baskets"
-    except ImportError:
-        from mlxtend.frequent_patterns import association_rules, fpgrowth
-
-        onehot = pd.DataFrame.sparse.from_spmatrix(X.astype(bool), columns=labels)
-        sets = fpgrowth(onehot, min_support=MIN_SUPPORT, use_colnames=True)
-        rules = association_rules(sets, num_itemsets=X.shape[0], metric="confidence", min_threshold=0)
-        engine = "mlxtend"
-    return {"rules": int(len(rules)), "impl": engine}
+    products = pd.read_parquet(path / "dim_product", columns=["product_id", "name", "category",
+                                                              "subcategory"])
+    rules = bk.mine_rules(bk.make_baskets(sales, products=products), min_support=MIN_SUPPORT,
+                          max_rules=None)
+    return {"rules": int(len(rules)), "impl": "crmlib.baskets"}
 
 
 def _pandas_rfm(path: Path) -> dict:
+    from crmlib import segments
+
     sales = pd.read_parquet(path / "fact_sales", columns=["order_id", "customer_id", "ordered_at",
                                                           "status", "quantity", "unit_price", "discount"])
-    try:
-        from crmlib import segments
-
-        orders = sales.drop_duplicates("order_id")[["order_id", "customer_id", "ordered_at", "status"]]
-        tx = segments.order_values(orders, sales[["order_id", "quantity", "unit_price", "discount"]])
-        scored = segments.rfm_scores(segments.rfm_table(tx))
-        impl = "crmlib.segments"
-    except ImportError:
-        kept = sales[~sales["status"].astype(str).isin(["cancelled", "returned"])]
-        kept = kept.assign(net=kept["quantity"] * kept["unit_price"] * (1 - kept["discount"]))
-        tx = kept.groupby("order_id").agg(customer_id=("customer_id", "first"),
-                                          ordered_at=("ordered_at", "first"), amount=("net", "sum"))
-        day = tx["ordered_at"].max().normalize()
-        bought = tx[tx["amount"] > 0].groupby("customer_id")
-        scored = pd.DataFrame({"recency": (day - bought["ordered_at"].max().dt.normalize()).dt.days,
-                               "frequency": bought.size(),
-                               "monetary": tx.groupby("customer_id")["amount"].sum()}).dropna()
-        for col, name, sign in (("recency", "R", -1), ("frequency", "F", 1), ("monetary", "M", 1)):
-            scored[name] = np.ceil((sign * scored[col]).rank(pct=True) * 5).clip(1, 5)
-        impl = "pandas groupby"
-    return {"customers": int(len(scored)), "impl": impl}
+    orders = sales.drop_duplicates("order_id")[["order_id", "customer_id", "ordered_at", "status"]]
+    tx = segments.order_values(orders, sales[["order_id", "quantity", "unit_price", "discount"]])
+    scored = segments.rfm_scores(segments.rfm_table(tx))
+    return {"customers": int(len(scored)), "impl": "crmlib.segments"}
 
 
 def _spark_session():
@@ -159,12 +124,8 @@ def _spark_rfm(path: Path) -> dict:
     from crmlib.spark import rfm as srfm
 
     spark = _spark_session()
-    try:
-        scored = srfm.rfm_scores(srfm.rfm_table(srfm.order_values(spark, path)))
-        impl = "crmlib.spark.rfm"
-    except Exception:  # noqa: BLE001 - crmlib.segments missing: table only
-        scored = srfm.rfm_table(srfm.order_values(spark, path, exclude_status=("cancelled", "returned")))
-        impl = "crmlib.spark.rfm (table only)"
+    scored = srfm.rfm_scores(srfm.rfm_table(srfm.order_values(spark, path)))
+    impl = "crmlib.spark.rfm"
     n = scored.count()
     spark.stop()
     return {"customers": int(n), "impl": impl}

@@ -5,12 +5,11 @@ At the notebook's default parameters (read from its ``parameters`` cell): every 
 baskets for the every-day rules, Friday baskets for Diapers -> Beer, which is planted on Fridays
 only), with a lift within 20% of the planted value, and the Friday rule has at least twice the lift
 on Fridays that it has on other days. Checked on a default-size sample (20,000 customers, generated
-in memory) and, except the Friday ranking, through ``crmlib.connect`` as the notebook loads it on
-the small test database.
+in memory) and through ``crmlib.connect`` as the notebook loads it on the small test database.
 
-The all-days scope of the Friday rule is also checked against the all-days ranking; that bar is
-not met with the current generator (``test_friday_rule_all_days_scope_is_a_top_rule``, a strict
-xfail that says why).
+The all-days scope of the Friday rule is also checked against the all-days ranking: it holds
+because the loyal cohort's baskets are as small as everyone's (bigger ones used to lift every pair
+of items they held over all baskets and push the rule down to rank ~92).
 """
 
 from __future__ import annotations
@@ -133,11 +132,10 @@ def test_everyday_planted_rules_are_top_rules(sample, defaults):
     check_top(rules, everyday(truth), defaults["top_n"])
 
 
-def test_friday_rule_is_a_top_rule_on_fridays(default_tables, defaults):
-    # default-size sample only: in the small database's 3,900 Friday baskets, pairs of everyday
-    # items bought by the loyal cohort reach higher lifts (Diapers -> Beer ranks about 64th)
-    _, rules, _ = analyse(default_tables, defaults, filters={"weekday": "Fri"})
-    check_top(rules, friday(default_tables["truth_rules"]), defaults["top_n"])
+def test_friday_rule_is_a_top_rule_on_fridays(sample, defaults):
+    tables, truth, _ = sample
+    _, rules, _ = analyse(tables, defaults, filters={"weekday": "Fri"})
+    check_top(rules, friday(truth), defaults["top_n"])
 
 
 def test_friday_rule_twice_as_strong_on_fridays(sample):
@@ -145,14 +143,9 @@ def test_friday_rule_twice_as_strong_on_fridays(sample):
     check_friday(contrast, truth)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "generator: the loyal cohort's everyday baskets (about 17% of baskets) make ~80 pairs of "
-    "everyday items reach lift 1.8-2.8 over all baskets (1.2-1.5 within the cohort, 0.7-0.9 "
-    "outside it: a mixing effect), above Diapers -> Beer's all-days lift of 1.73 (rank ~92 of "
-    "178 at the notebook defaults)"))
-def test_friday_rule_all_days_scope_is_a_top_rule(default_tables, defaults):
-    _, rules, _ = analyse(default_tables, defaults)
-    check_top(rules, friday(default_tables["truth_rules"], "all days"), defaults["top_n"])
+def test_friday_rule_all_days_scope_is_a_top_rule(sample, defaults):
+    _, truth, (_, rules, _) = sample
+    check_top(rules, friday(truth, "all days"), defaults["top_n"])
 
 
 def test_planted_rules_are_significant_and_not_redundant(sample):

@@ -95,8 +95,16 @@ def test_planted_drivers_lead_the_iv_ranking(small_url):
     top = set(iv["attribute"].head(3))
     assert top == {"income_band", "age_band", "occupation"}, iv.to_string()
     assert iv.loc[iv["attribute"] == "income_band", "strength"].item() in ("medium", "strong")
-    noise = iv.set_index("attribute").loc[["gender", "marital_status", "region"], "iv"]
-    assert (noise < 0.03).all(), iv.to_string()
+    # The planted noise must not look like a driver. A fixed IV cut-off is luck on 1,600 customers
+    # (noise alone gives region IV ~0.04 on some seeds), so test it: IV is about the chi-square
+    # statistic of independence times n / (n1 n0), with n_bins - 1 degrees of freedom.
+    from scipy.stats import chi2
+
+    pop = _population(small_url)
+    n, n1 = len(pop), int((pop["defaults"] >= 2).sum())
+    noise = iv.set_index("attribute").loc[["gender", "marital_status", "region"]]
+    p_value = chi2.sf(noise["iv"] * n1 * (n - n1) / n, noise["n_bins"] - 1)
+    assert (p_value > 0.01).all(), (iv.to_string(), p_value)
 
 
 def test_rates_follow_the_planted_income_effect(small_url):

@@ -1,23 +1,38 @@
-"""End to end: a generated retail export and customer list, imported into a fresh SQLite database,
-then read back through crmlib.connect (the analysis notebooks can then run on it)."""
+"""End to end: a generated retail export and customer list, imported into a fresh database (SQLite
+and PostgreSQL), read back through crmlib.connect, then the association-rule and segmentation
+reports run on it with ``crmlib run``, as an analyst bringing their own CRM would."""
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from sqlalchemy.engine import make_url
 
 import crmlib
+from crmlib import schema as S
+from crmlib import segments as seg
 from crmlib.cli import main
 from crmlib.imports.examples import RETAIL_COLUMNS, customer_list, retail_export
 from crmlib.imports.quality import import_history
+from crmlib.report import store
 from crmlib.sample import generate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "data" / "mappings"
+REPORTS = ("association_rules", "segmentation")
+NOW = dt.datetime(2026, 1, 5, 10, 0)
 
 
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def imported(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'imported.sqlite'}"
+    else:  # a fresh database on the throwaway server (skips, saying why, without PostgreSQL)
+        url = request.getfixturevalue("pg_server").create_database("imported")
+    # 300 customers give about 3,300 orders: enough baskets for the planted rules to stand out
     tables = generate(300, 5, duplicates=0.05)
     retail = retail_export(tables, seed=5)
     retail.to_csv(folder / "online_retail.csv", index=False)
@@ -28,7 +43,6 @@ def imported(tmp_path_factory):
             if "path" in source:
                 source["path"] = str(folder / Path(source["path"]).name)
         (folder / name).write_text(yaml.safe_dump(data))
-    url = f"sqlite:///{folder / 'imported.sqlite'}"
     for name in ("customer_list.yml", "online_retail.yml"):
         assert main(["import", str(folder / name), "--url", url, "--log-dir", str(folder / "logs")]) == 0
     return {"url": url, "tables": tables, "retail": retail, "folder": folder}
@@ -88,6 +102,85 @@ def test_cli_reimport_changes_nothing(imported, capsys):
                  "--log-dir", str(folder / "logs")]) == 0
     out = capsys.readouterr().out
     assert "loaded        0" in out and len(crmlib.connect(imported["url"]).order_lines()) == before
+    password = make_url(imported["url"]).password
+    assert password is None or password not in out
+
+
+def test_target_key_generators_continue_after_the_imported_ids(imported):
+    # An application adding rows after the import gets IDs of its own from the target (SERIAL
+    # sequences on PostgreSQL), not one the import already gave out.
+    engine = sa.create_engine(imported["url"])
+    customers, orders = S.metadata.tables["customers"], S.metadata.tables["orders"]
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            top_customer = conn.execute(sa.select(sa.func.max(customers.c.customer_id))).scalar()
+            top_order = conn.execute(sa.select(sa.func.max(orders.c.order_id))).scalar()
+            new_customer = conn.execute(customers.insert().values(created_at=NOW)).inserted_primary_key[0]
+            new_order = conn.execute(orders.insert().values(
+                customer_id=new_customer, channel_id=1, ordered_at=NOW,
+                status="completed")).inserted_primary_key[0]
+            tx.rollback()  # leave the imported database as it was
+    finally:
+        engine.dispose()
+    assert new_customer == top_customer + 1 and new_order == top_order + 1
+
+
+# ---------------------------------------------------------------------- the reports on the import
+# The reports run on the SQLite import only: reading PostgreSQL through crmlib is tested elsewhere
+# (test_db.py), and each report run starts a kernel.
+on_sqlite = pytest.mark.parametrize("imported", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def reports(imported):
+    """Both reports run once with ``crmlib run`` on the imported database; their summaries."""
+    out = imported["folder"] / "reports"
+    code = main(["run", *REPORTS, "--db", imported["url"], "--reports-dir", str(out), "--no-progress"])
+    summaries = {name: store.read_summary(store.list_runs(out, name)[-1]) for name in REPORTS}
+    assert code == 0, {name: s.get("error") for name, s in summaries.items()}
+    assert all((out / name / "latest.html").is_file() for name in REPORTS)
+    return summaries
+
+
+def _everyday_rules(truth):
+    """Planted every-day rules (as item pairs) and their lift over all baskets."""
+    rows = truth[(truth["scope"] == "all days") & truth["planted"].str.contains("every day")]
+    return {frozenset((r.antecedent, r.consequent)): r.lift for r in rows.itertuples()}
+
+
+@on_sqlite
+def test_association_rules_report_finds_the_planted_rules(imported, reports):
+    summary = reports["association_rules"]
+    metrics, planted = summary["metrics"], _everyday_rules(imported["tables"]["truth_rules"])
+    assert summary["status"] == "ok"
+    assert metrics["baskets"] == len(crmlib.connect(imported["url"]).orders())
+    assert metrics["rules"] > 0 and metrics["significant_rules"] > 0
+    # the strongest rule is a planted one (lift is symmetric, so either direction), at its strength
+    top = frozenset(metrics["top_rule"].split(" -> "))
+    assert top in planted and metrics["top_lift"] == pytest.approx(planted[top], rel=0.2)
+    # the headline rules of the findings are planted ones, not noise of a thin database
+    pairs = [frozenset(m) for m in re.findall(r"who buy (.+?) are [\d.]+ times as likely to buy (.+?) \(",
+                                              " ".join(summary["findings"]))]
+    assert len(pairs) == 5 and sum(p in planted for p in pairs) >= 4, pairs
+    friday = [f for f in summary["findings"] if f.startswith("On Fridays")]
+    assert friday and {"Beer", "Diapers"} <= set(re.findall(r"buy (\w+)", friday[0]))
+
+
+@on_sqlite
+def test_segmentation_report_segments_the_imported_customers(imported, reports):
+    summary = reports["segmentation"]
+    metrics = summary["metrics"]
+    crm = crmlib.connect(imported["url"])
+    orders = crm.orders()
+    assert summary["status"] == "ok"
+    assert metrics["customers"] == len(crm.customers())
+    assert metrics["buyers"] == orders.loc[orders["status"] == "completed", "customer_id"].nunique()
+    assert metrics["segments"] >= 5 and metrics["clusters"] >= 2
+    assert metrics["clv_total"] > 0 and 0 < metrics["share_probably_lost"] < 1
+    # a retail export has no campaigns, costs, discounts or price bands: the report says so
+    assert metrics["sections_without_data"] == ", ".join(seg.GAP_NOTES)
+    assert set(seg.GAP_NOTES.values()) <= set(summary["findings"])
+    assert not [f for f in summary["findings"] if re.search(r"\bnan\b", f, re.IGNORECASE)]
 
 
 def test_cli_reports_a_bad_mapping_in_one_line(tmp_path, capsys):

@@ -78,6 +78,7 @@ def test_features_by_hand():
     assert c1["avg_order_value"] == 50
     assert c1["tenure_days"] == 85
     assert c1["items_per_order"] == pytest.approx(4 / 3)
+    assert c1["units_per_line"] == pytest.approx(5 / 4)  # 2 + 1 + 1 + 1 units over 4 lines
     assert c1["discount_share"] == pytest.approx(140 / 170)
     assert c1["cat_books"] == pytest.approx(0.2)
     assert c1["cat_electronics"] == pytest.approx(0.6)
@@ -90,6 +91,7 @@ def test_features_by_hand():
     assert c4["monetary"] == 40  # 80 bought, 40 returned
     assert c4["frequency"] == 1
     assert c4["items_per_order"] == 1
+    assert c4["units_per_line"] == 2  # the returned unit is not a purchase
     assert c4["tickets"] == 1
     assert feats.loc[2, "complaints"] == 1
     assert feats.loc[2, "tickets"] == 0

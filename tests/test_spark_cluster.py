@@ -116,3 +116,35 @@ def test_fpgrowth_on_a_standalone_cluster(standalone_cluster, small_mart, spark)
     local, n = sr.frequent_itemsets(sr.baskets(spark, small_mart), min_support=0.01)
     assert got["n"] == n
     assert got["itemsets"] == {",".join(r["items"]): r["count"] for r in local.collect()}
+
+
+def test_report_on_a_standalone_cluster(standalone_cluster, small_mart, tmp_path, monkeypatch):
+    """One report through the runner, its Spark driver (the notebook kernel) connected to the
+    standalone master: published, saying engine Spark and the master URL, with the pandas run's rules."""
+    from spark_support import rules_output, small_spark_conf
+
+    from crmlib.config import NOTEBOOKS_DIR
+    from crmlib.report.runner import run_reports
+
+    url, _ = standalone_cluster
+    monkeypatch.setenv("SPARK_CONF_DIR", str(small_spark_conf(tmp_path / "conf")))  # 512m, 1 core
+    reports = tmp_path / "reports"
+    params = {"min_support": 0.01, "max_len": 2}
+    (on_cluster,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+                                parameters={**params, "engine": "spark", "spark_master": url,
+                                            "mart": str(small_mart)}, progress=False)
+    assert on_cluster.status == "ok", on_cluster.message
+    (on_pandas,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+                               parameters=params, progress=False)
+    assert on_pandas.status == "ok", on_pandas.message
+    published = (reports / "association_rules" / "latest.html")
+    page = (on_cluster.run_dir / "association_rules.html").read_text()
+    assert f"engine Spark ({url})" in page
+    assert f"<strong>Engine: Spark</strong> (master <code>{url}</code>)" in page
+    summary = json.loads((on_cluster.run_dir / "summary.json").read_text())
+    assert (summary["engine"], summary["spark_master"]) == ("spark", url)
+    assert rules_output(on_cluster.run_dir) == rules_output(on_pandas.run_dir)
+    ref = json.loads((on_pandas.run_dir / "summary.json").read_text())["metrics"]
+    assert {k: v for k, v in summary["metrics"].items() if k != "engine"} == \
+           {k: v for k, v in ref.items() if k != "engine"}
+    assert published.is_file()

@@ -14,6 +14,9 @@ TARGET database (sources are only read, through read-only connections). Per tabl
    against each other and against the customers already in the target;
 6. allocates canonical IDs, inserts the records and records source ID -> canonical ID.
 
+On PostgreSQL the SERIAL sequences of the loaded tables are then moved past the imported IDs, so
+rows added later by other applications do not collide with them.
+
 Beside the canonical tables the target gets three bookkeeping tables: ``import_id_map``
 (system, table_name, source_key, canonical_key, run_id, match_score), ``import_runs`` (one row per
 run with its counts) and ``import_quarantine`` (run_id, source, source_row, table_name,
@@ -201,6 +204,7 @@ def run_import(mapping: Mapping | str | Path, url: str | None = None, *,
                 run_id=run_id, mapping=mapping.name, started_at=started, finished_at=dt.datetime.now(),
                 status="ok", **{c: int(counts_frame[c].sum()) for c in COUNT_COLUMNS[1:]},
                 log_path=str(log_path), quarantine_path=None if q_path is None else str(q_path)))
+            _advance_sequences(conn, [S.metadata.tables[t] for t in mapping.tables] + [RUNS])
     except sa.exc.OperationalError as err:
         raise DatabaseUnavailableError(f"import into {safe_url} failed: {redact_url(str(err.orig)).strip()}",
                                        url=safe_url) from None
@@ -234,6 +238,22 @@ def _target_engine(url: str) -> sa.Engine:
 
         return engine
     return sa.create_engine(target)
+
+
+def _advance_sequences(conn, tables: list[sa.Table]) -> None:
+    """Move PostgreSQL's SERIAL sequences past the IDs the import wrote explicitly.
+
+    The import allocates IDs itself (max + 1), which leaves the sequences behind; rows another
+    application adds later would then collide with imported IDs. SQLite needs nothing: its integer
+    keys continue after the largest one.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for column in [t.autoincrement_column for t in tables if t.autoincrement_column is not None]:
+        # setval(NULL, ...) is NULL: a key without a sequence (a table made elsewhere) is left alone
+        conn.execute(sa.select(sa.func.setval(
+            sa.func.pg_get_serial_sequence(column.table.name, column.name),
+            sa.select(sa.func.coalesce(sa.func.max(column), 0) + 1).scalar_subquery(), False)))
 
 
 def _same_database(a: str, b: str) -> bool:

@@ -41,6 +41,12 @@ def register(subparsers) -> None:
                    help="set a notebook parameter; the value is converted to the parameter's type")
     p.add_argument("--db", metavar="URL", default=None,
                    help="database URL passed as db_url (default: the notebooks' own default)")
+    p.add_argument("--engine", choices=("pandas", "spark"), default=None,
+                   help="compute with pandas or Spark (passed to the notebooks that declare "
+                        "`engine`; default: their own, pandas)")
+    p.add_argument("--spark-master", metavar="URL", default=None,
+                   help="Spark master with --engine spark: local[*] (default), spark://host:7077, "
+                        "yarn, k8s://https://host:443")
     p.add_argument("--no-mask-pii", action="store_true",
                    help="show personal data (names, e-mail, phone, street) unmasked")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
@@ -101,6 +107,11 @@ def _cmd_run(args) -> int:
     params = {}
     for key, value in args.parameter:
         params[key] = value
+    # plain parameters of the notebooks that declare them (with `all`: only those)
+    if args.engine is not None:
+        params["engine"] = args.engine
+    if args.spark_master is not None:
+        params["spark_master"] = args.spark_master
     results = run_reports(
         args.names, notebooks_dir=args.notebooks_dir, reports_dir=args.reports_dir,
         parameters=params, db_url=args.db, mask_pii=not args.no_mask_pii, timeout=args.timeout,

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import store
-from .render import _env, _fmt_metric
+from .render import _engine_text, _env, _fmt_metric
 
 __all__ = ["build_index"]
 
@@ -50,6 +50,7 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
             "status": s.get("status", "failed"),
             "duration": f"{s['duration_s']:.1f} s" if isinstance(s.get("duration_s"), (int, float)) else "",
             "error": _error_text(s),
+            "engine": _engine_text(s),
             "html_href": f"{rel}/{quote(files['html'])}" if files.get("html") else None,
             "notebook_href": f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}",
             "summary_href": f"{rel}/{store.SUMMARY}",

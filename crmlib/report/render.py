@@ -113,6 +113,14 @@ def _fmt_metric(value) -> str:
     return str(value)
 
 
+def _engine_text(summary: dict) -> str:
+    """'pandas' or 'Spark (master URL)': which engine made the report (runs before engines: pandas)."""
+    if summary.get("engine") == "spark":
+        master = summary.get("spark_master")
+        return f"Spark ({master})" if master else "Spark"
+    return "pandas"
+
+
 def render_html(nb, summary: dict, *, path: str | Path | None = None) -> str:
     """The stakeholder HTML of an executed notebook.
 
@@ -143,6 +151,7 @@ def render_html(nb, summary: dict, *, path: str | Path | None = None) -> str:
         "report": summary["report"],
         "run_date": summary["started"].replace("T", " ")[:19],
         "duration": summary.get("duration_s"),
+        "engine": _engine_text(summary),
         "status": summary.get("status", "ok"),
         "error": summary.get("error"),
         "findings": summary.get("findings") or [],

@@ -20,7 +20,8 @@ passwords of every URL given), and the notebook is only written after redaction.
 
 ``summary.json`` holds: report, notebook, run_id, status (``ok``, ``failed``, ``timeout``),
 started, finished (ISO 8601 UTC), duration_s, kernel_startup_s, kernel, parameters (as given),
-effective_parameters (defaults overlaid with the given ones), mask_pii, metrics, findings
+effective_parameters (defaults overlaid with the given ones), mask_pii, engine (``pandas`` or
+``spark``), spark_master (with engine spark, password redacted), metrics, findings
 (recorded with :mod:`crmlib.present`), error (``{cell_index, ename, evalue}`` or null; cell_index
 counts the cells of the executed notebook from 0), attempt, crmlib_version, python, files.
 """
@@ -190,8 +191,25 @@ def plan_runs(notebooks: list[Path], parameters: dict[str, Any] | None = None, *
             mine["db_url"] = db_url
         if "mask_pii" in declared[nb] and "mask_pii" not in mine:
             mine["mask_pii"] = mask_pii
-        plans.append(PlannedRun(nb, validate_parameters(declared[nb], mine, where=where), declared[nb]))
+        values = validate_parameters(declared[nb], mine, where=where)
+        _check_engine(declared[nb], values, where=where)
+        plans.append(PlannedRun(nb, values, declared[nb]))
     return plans
+
+
+def _check_engine(declared: dict[str, NotebookParameter], values: dict[str, Any], *, where: str) -> None:
+    """engine='pandas'|'spark' and, for Spark, the master URL's form, pyspark and Java: checked
+    here so that a typo or a machine without Java fails before any kernel starts."""
+    if "engine" not in declared:
+        return
+    from ..engines import check_engine, require_spark
+
+    engine = values.get("engine", _default_value(declared["engine"]))
+    master = values.get("spark_master", _default_value(declared["spark_master"])
+                        if "spark_master" in declared else None)
+    check_engine(engine, master, where=where)
+    if engine == "spark":
+        require_spark(where=where)
 
 
 # ---------------------------------------------------------------------------------------- secrets
@@ -440,6 +458,8 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
         "parameters": plan.parameters,
         "effective_parameters": effective,
         "mask_pii": effective.get("mask_pii", True),
+        "engine": effective.get("engine", "pandas"),
+        "spark_master": effective.get("spark_master") if effective.get("engine") == "spark" else None,
         "metrics": metrics,
         "findings": found,
         "error": error,

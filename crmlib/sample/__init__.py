@@ -34,8 +34,9 @@ What is planted (tables prefixed ``truth_``; analyses never read them, tests sco
     The planted association rules (``_activity.RULES``): Diapers -> Beer (on Fridays
     only), Spaghetti -> Pasta Sauce, Inkjet Printer -> Printer Ink, Smartphone -> Phone Case,
     Tortilla Chips -> Salsa Dip, Coffee Beans -> Coffee Filters, Shampoo -> Conditioner. A
-    consequent is added to a basket that holds the antecedent with the planted probability. The loyal cohort buys
-    everyday goods (no alcohol) in baskets sized to each order's Gamma-Gamma value.
+    consequent is added to a basket that holds the antecedent with the planted probability. The
+    loyal cohort's baskets are drawn like everyone's (so no other pair of items is associated);
+    their quantities fill each order's Gamma-Gamma value.
     ``support``, ``confidence`` and ``lift`` are the values the process implies (from independent
     basket draws on the same orders), per scope: all days, and for Diapers -> Beer also Friday and
     other days.
@@ -253,18 +254,21 @@ def _line_values(rng, baskets, orders, c, products) -> pd.DataFrame:
     q = rng.choice([1, 2, 3, 4, 6], size=n, p=[0.72, 0.18, 0.05, 0.03, 0.02])
     cat = products["category"].to_numpy()[lines["product_idx"]]
     q[np.isin(cat, ["Electronics", "Toys", "Home & Garden", "Clothing"])] = 1
-    q[~np.isnan(orders["value"].to_numpy()[lines["order_idx"]])] = 1  # cohort baskets are sized by value
     use = _people.TYPES.loc[ltype, "discount_use"].to_numpy()
     disc = np.where(rng.random(n) < use, rng.choice([0.05, 0.1, 0.15, 0.2, 0.25, 0.3], size=n), 0.0)
     price = products["unit_price"].to_numpy()[lines["product_idx"]]
+    value = orders["value"].to_numpy()[lines["order_idx"]]
+    cohort = ~np.isnan(value)
+    # cohort orders: one quantity for all lines, the one whose total comes nearest the planted
+    # value; then prices are scaled to hit it exactly (each line is within its share of the value,
+    # so the scale stays between about 0.75 and 1.5)
+    order = lines["order_idx"].to_numpy()
+    per_unit = pd.Series(price * (1 - disc)).groupby(order).transform("sum").to_numpy()
+    q = np.where(cohort, np.maximum(1, np.rint(np.nan_to_num(value) / per_unit)), q).astype(int)
     lines["product_id"] = products["product_id"].to_numpy()[lines["product_idx"]]
     lines["quantity"] = q
     lines["discount"] = disc
-    natural = q * price * (1 - disc)
-    value = orders["value"].to_numpy()[lines["order_idx"]]
-    cohort = ~np.isnan(value)
-    per_order = pd.Series(natural).groupby(lines["order_idx"].to_numpy()).transform("sum").to_numpy()
-    factor = np.where(cohort, value / np.where(per_order > 0, per_order, 1), 1.0)
+    factor = np.where(cohort, value / (q * per_unit), 1.0)
     lines["unit_price"] = np.round(price * factor, 2).clip(min=0.01)
     lines["revenue"] = lines["quantity"] * lines["unit_price"] * (1 - lines["discount"])
     return lines

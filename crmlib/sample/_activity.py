@@ -30,6 +30,10 @@ DIPS = [
 ]
 
 
+#: Most units of one item in a cohort order line (a household's shop, not a wholesale one).
+COHORT_UNITS = 20
+
+
 def day_weights() -> np.ndarray:
     """Relative order intensity per day of the horizon (seasonality x weekday), mean 1."""
     days = pd.date_range(START, END, inclusive="left")
@@ -104,8 +108,7 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
     n = len(orders)
     ltype = c["latent_type"].to_numpy()[orders["row"]]
     mean_lines = TYPES.loc[ltype, "lines"].to_numpy()
-    cohort = orders["cohort"].to_numpy()
-    k = np.where(cohort, 0, 1 + rng.poisson(mean_lines - 1))
+    k = 1 + rng.poisson(mean_lines - 1)
     order_idx = np.repeat(np.arange(n), k)
     pop = products["popularity"].to_numpy()
     item = rng.choice(len(products), size=len(order_idx), p=pop)
@@ -118,11 +121,13 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
         sel = from_fav & (fav == code)
         if sel.any():
             item[sel] = rng.choice(members, size=sel.sum(), p=pop[members] / pop[members].sum())
-    # The BG/NBD cohort shops for everyday goods: lines are added at list price until the order's
-    # planted Gamma-Gamma value is reached, so pricing it exactly later moves prices only a little.
-    c_idx, c_item = _value_baskets(rng, orders, products)
-    order_idx = np.concatenate([order_idx, c_idx])
-    item = np.concatenate([item, c_item])
+    # The BG/NBD cohort's orders have a planted Gamma-Gamma value. They get as many distinct items
+    # as anyone's baskets, drawn the same way, and _line_values fills the value with quantities.
+    # Bigger baskets would lift every pair of items over all baskets (a mixing effect that buried
+    # the Friday rule), so only a line priced outside its share of the value (at most COHORT_UNITS
+    # units of it) is redrawn.
+    share = orders["value"].to_numpy()[order_idx] / k[order_idx]
+    item = _priced_within(rng, item, share / COHORT_UNITS, share, products)
     weekday = orders["ordered_at"].dt.day_of_week.to_numpy()
     lines = [pd.DataFrame({"order_idx": order_idx, "product_idx": item})]
     names = products["name"].to_numpy()
@@ -139,30 +144,25 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
     return out.sort_values(["order_idx"], kind="stable").reset_index(drop=True)
 
 
-EVERYDAY = ("Baby", "Beverages", "Snacks", "Grocery", "Household", "Personal Care")
-
-
-def _value_baskets(rng, orders, products, candidates: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """Everyday lines for cohort orders: cumulative list price stays within the order's value."""
-    rows = np.flatnonzero(orders["cohort"].to_numpy())
-    if not len(rows):
-        return np.empty(0, int), np.empty(0, int)
-    # no alcohol: a family's weekly shop should not blur the planted Friday beer rule
-    everyday = np.flatnonzero((products["category"].isin(EVERYDAY)
-                               & (products["subcategory"] != "Beer & Wine")).to_numpy())
-    pop = products["popularity"].to_numpy()[everyday]
-    item = everyday[rng.choice(len(everyday), size=(len(rows), candidates), p=pop / pop.sum())]
+def _priced_within(rng, item: np.ndarray, low: np.ndarray, high: np.ndarray,
+                   products: pd.DataFrame) -> np.ndarray:
+    """Redraw, by popularity, each item whose list price is outside ``[low, high]`` (NaN bounds:
+    no redraw) among the items within it, or the nearest-priced item where none is."""
     price = products["unit_price"].to_numpy()
-    value = orders["value"].to_numpy()[rows]
-    # a first line dearer than the whole order is swapped for a cheap staple, so that pricing the
-    # order to its value does not push prices below cost
-    cheap = everyday[price[everyday] <= 3.0]
-    too_dear = price[item[:, 0]] > value
-    item[too_dear, 0] = rng.choice(cheap, size=too_dear.sum())
-    cum = np.cumsum(price[item], axis=1)
-    keep = cum <= value[:, None]
-    keep[:, 0] = True  # at least one line
-    return np.repeat(rows, candidates)[keep.ravel()], item.ravel()[keep.ravel()]
+    off = np.flatnonzero((price[item] < low) | (price[item] > high))  # NaN bounds compare False
+    if not len(off):
+        return item
+    by_price = np.argsort(price, kind="stable")
+    sorted_price = price[by_price]
+    last = len(price) - 1
+    lo = np.minimum(np.searchsorted(sorted_price, low[off], side="left"), last)
+    hi = np.maximum(np.searchsorted(sorted_price, high[off], side="right") - 1, lo)
+    cum = np.concatenate([[0.0], np.cumsum(products["popularity"].to_numpy()[by_price])])
+    u = cum[lo] + rng.random(len(off)) * (cum[hi + 1] - cum[lo])
+    pick = np.clip(np.searchsorted(cum, u, side="right") - 1, lo, hi)
+    out = item.copy()
+    out[off] = by_price[pick]
+    return out
 
 
 def rule_truth(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame,

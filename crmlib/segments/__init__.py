@@ -13,6 +13,7 @@ from __future__ import annotations
 from .acquisition import acquisition_cost, cohort_retention
 from .clustering import CustomerClusters
 from .clv import BetaGeoFitter, GammaGammaFitter, clv_summary, customer_lifetime_value
+from .coverage import GAP_NOTES, data_gaps
 from .features import CLUSTER_FEATURES, customer_features, order_values
 from .pricing import discount_response, pricing_tests, segment_pricing
 from .profit import customer_margin, pareto_curve, profit_tiers, tier_summary
@@ -31,6 +32,7 @@ __all__ = [
     "SEGMENT_ORDER",
     "BetaGeoFitter",
     "CustomerClusters",
+    "GAP_NOTES",
     "GammaGammaFitter",
     "acquisition_cost",
     "assign_segments",
@@ -39,6 +41,7 @@ __all__ = [
     "customer_features",
     "customer_lifetime_value",
     "customer_margin",
+    "data_gaps",
     "discount_response",
     "order_values",
     "pareto_curve",

@@ -28,11 +28,11 @@ ORDER_COLUMNS: tuple[str, ...] = ("order_id", "customer_id", "ordered_at", "stat
 #: Columns of ``order_lines`` that the segments analyses need.
 LINE_COLUMNS: tuple[str, ...] = ("order_id", "quantity", "unit_price", "discount")
 #: The features the segmentation notebook clusters on (RFM plus order value, tenure, basket size
-#: and discount use); channel and category mixes are left out because per-customer shares are
+#: in lines and in units per line, and discount use); channel and category mixes are left out because per-customer shares are
 #: noisy and, scaled to unit spread, drown the behavioural signal.
 CLUSTER_FEATURES: tuple[str, ...] = (
     "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "items_per_order",
-    "discount_share",
+    "units_per_line", "discount_share",
 )
 
 
@@ -147,7 +147,8 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
         Indexed by ``customer_id``, float columns: ``recency_days`` (days since the last
         purchase), ``frequency`` (purchases, orders with a positive amount), ``monetary`` (net
         amount, refunds subtracted), ``avg_order_value``, ``tenure_days``, ``orders_per_month``,
-        ``items_per_order`` (lines per purchase), ``discount_share`` (share of gross line value
+        ``items_per_order`` (lines per purchase), ``units_per_line`` (mean quantity of a purchased
+        line: bulk buyers against browsers), ``discount_share`` (share of gross line value
         bought on discount), ``cat_<category>`` (revenue share per category), ``chan_<kind or id>`` (share of orders
         per channel), ``tickets`` and ``complaints`` (counts, when the tables are given).
         Customers whose orders are all zero or refunds are left out. Empty with these columns when
@@ -211,9 +212,11 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
     gross = disc["gross"].sum()
     feats["discount_share"] = (disc["dgross"].sum() / gross.where(gross > 0)).reindex(feats.index)
     feats["discount_share"] = feats["discount_share"].fillna(0.0).clip(0.0, 1.0)
+    units = lines[lines["order_id"].isin(bought["order_id"])].groupby("customer_id")["quantity"].mean()
+    feats["units_per_line"] = units.reindex(feats.index).astype(float)
 
     parts = [feats[["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                    "orders_per_month", "items_per_order", "discount_share"]]]
+                    "orders_per_month", "items_per_order", "units_per_line", "discount_share"]]]
     if products is not None:
         cat = lines.merge(products[["product_id", "category"]], on="product_id", how="left")
         cat["category"] = cat["category"].astype(object).fillna("unknown")

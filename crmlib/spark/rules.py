@@ -82,11 +82,12 @@ def min_count(min_support: float, n: int) -> int:
 
 
 # ---------------------------------------------------------------------- baskets and itemsets
-def baskets(spark, mart, *, level: str = "product"):
+def baskets(spark, mart, *, level: str = "product", since=None, until=None):
     """One row per order from the mart: ``order_id``, ``weekday`` ('Mon'..'Sun'), ``items``.
 
     Items are product names (a name shared by several products gets ' (#id)', as
-    crmlib.baskets does), or the product's ``subcategory`` / ``category``.
+    crmlib.baskets does), or the product's ``subcategory`` / ``category``. ``since`` /
+    ``until`` keep orders with ``since <= ordered_at < until`` (as crmlib.baskets).
 
     Returns
     -------
@@ -99,6 +100,10 @@ def baskets(spark, mart, *, level: str = "product"):
     check_one_of(level, ("product", "subcategory", "category"), name="level", where="spark.baskets")
     root = str(mart).rstrip("/")
     sales = spark.read.parquet(f"{root}/fact_sales").select("order_id", "product_id", "ordered_at")
+    if since is not None:
+        sales = sales.where(F.col("ordered_at") >= F.lit(pd.Timestamp(since).to_pydatetime()))
+    if until is not None:
+        sales = sales.where(F.col("ordered_at") < F.lit(pd.Timestamp(until).to_pydatetime()))
     products = spark.read.parquet(f"{root}/dim_product")
     if level == "product":
         dup = F.count("*").over(Window.partitionBy("name")) > 1

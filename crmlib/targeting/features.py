@@ -44,7 +44,7 @@ FEATURE_COLUMNS: list[str] = [
     "tenure_days", "age", "income_level",
     "orders_total", "orders_90d", "orders_365d", "order_rate", "recency_days",
     "revenue_total", "revenue_365d", "avg_order_value", "avg_unit_price", "lines_per_order",
-    "discount_share", "mean_discount",
+    "units_per_line", "discount_share", "mean_discount",
     "online_share", "store_share", "phone_share",
     "interactions_total", "complaints_total", "complaints_365d", "complaint_share",
     "tickets_total", "tickets_365d", "satisfaction_mean", "low_satisfaction_tickets",
@@ -56,7 +56,7 @@ FEATURE_COLUMNS: list[str] = [
 #: price and discount habits, channel mix and service friction.
 MODEL_FEATURES: list[str] = [
     "tenure_days", "recency_days", "order_rate", "orders_90d", "orders_365d", "avg_unit_price",
-    "lines_per_order", "discount_share", "online_share", "phone_share", "complaint_rate",
+    "lines_per_order", "units_per_line", "discount_share", "online_share", "phone_share", "complaint_rate",
     "ticket_rate", "low_satisfaction_tickets", "satisfaction_mean", "friction_rate",
     "revenue_365d",
 ]
@@ -98,7 +98,8 @@ class _Source:
         lines["revenue"] = lines["quantity"] * lines["unit_price"] * (1.0 - lines["discount"])
         self.customers = tables["customers"][REQUIRED_COLUMNS["customers"]]
         self.orders = orders
-        self.lines = lines[["order_id", "customer_id", "ordered_at", "unit_price", "discount", "revenue"]]
+        self.lines = lines[["order_id", "customer_id", "ordered_at", "quantity", "unit_price", "discount",
+                            "revenue"]]
         self.interactions = tables["interactions"][REQUIRED_COLUMNS["interactions"]]
         self.tickets = tables["service_tickets"][REQUIRED_COLUMNS["service_tickets"]]
         self.contacts = tables.get("campaign_contacts")
@@ -142,6 +143,7 @@ class _Source:
         out["avg_order_value"] = (out["revenue_total"] / safe_n).fillna(0.0)
         out["avg_unit_price"] = g["unit_price"].mean().reindex(out.index).fillna(0.0)
         out["lines_per_order"] = (n_lines / safe_n).fillna(0.0)
+        out["units_per_line"] = g["quantity"].mean().reindex(out.index).fillna(0.0)
         out["discount_share"] = (ln["discount"] > 0).groupby(ln["customer_id"]).mean().reindex(out.index).fillna(0.0)
         out["mean_discount"] = g["discount"].mean().reindex(out.index).fillna(0.0)
         for kind in ("online", "store", "phone"):
@@ -203,7 +205,7 @@ def customer_features(tables: Mapping[str, pd.DataFrame], *, as_of, customer_ids
     pandas.DataFrame
         Index ``customer_id``; columns :data:`FEATURE_COLUMNS`, all float64: tenure, age and income
         level; order counts (total, last 90 and 365 days), yearly order rate and recency in days;
-        revenue (total, last 365 days), average order value and unit price, lines per order; share of
+        revenue (total, last 365 days), average order value and unit price, lines per order, units per line; share of
         discounted lines and mean discount; share of orders online, in store and by phone;
         interactions, complaints (total, last 365 days, share), tickets (total, last 365 days), mean
         satisfaction of closed tickets (4.0 if none) and tickets rated 2 or less; complaints and

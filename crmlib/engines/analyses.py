@@ -1,0 +1,254 @@
+"""One function per analysis that runs on the opened engine and returns the same pandas table.
+
+On pandas they call crmlib.baskets / crmlib.segments / crmlib.cube; on Spark, crmlib.spark on the
+Parquet mart, and only the small result comes back (``toPandas``): the rules table, the RFM scores
+(one row per customer), a roll-up. Column names, dtypes and row order are the same, so the
+notebook's tables and plots do not know which engine ran.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_one_of
+from ..errors import ParameterError
+from . import Engine
+
+__all__ = ["aggregate", "mine_rules", "rfm_scores"]
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+# ---------------------------------------------------------------------- association rules
+def _weekday_names(value) -> list[str]:
+    values = value if isinstance(value, (list, tuple, set)) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, (int, np.integer)) and 0 <= int(v) <= 6:
+            out.append(_WEEKDAYS[int(v)])
+        elif isinstance(v, str) and v[:3].title() in _WEEKDAYS:
+            out.append(v[:3].title())
+        else:
+            raise ParameterError(f"engines.mine_rules: a weekday filter must be 0-6 (Monday 0) or a day "
+                                 f"name such as 'Fri'; got {v!r}.", name="filters")
+    return out
+
+
+def _canonical_order(rules: pd.DataFrame, sort_by: str) -> pd.DataFrame:
+    """Best first by ``sort_by``, ties by the rule's text, so both engines list rules alike
+    (A -> B and B -> A always share their lift; each engine breaks such ties its own way)."""
+    if rules.empty:
+        return rules
+    key = rules[sort_by].to_numpy(dtype=float)
+    key = key if sort_by in ("p_value", "p_adjusted") else -key
+    text_a = rules["antecedents"].map(lambda s: ", ".join(sorted(map(str, s)))).to_numpy()
+    text_c = rules["consequents"].map(lambda s: ", ".join(sorted(map(str, s)))).to_numpy()
+    order = np.lexsort((text_c, text_a, np.where(np.isnan(key), np.inf, key)))
+    out = rules.iloc[order].reset_index(drop=True)
+    out.attrs = dict(rules.attrs)
+    return out
+
+
+def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_confidence: float = 0.0,
+               min_lift: float | None = None, max_len: int | None = None,
+               max_rules: int | None = 100_000, sort_by: str = "lift",
+               correction: str | None = "fdr_bh", level: str = "product", since=None, until=None,
+               filters=None) -> pd.DataFrame:
+    """Association rules on the engine: :func:`crmlib.baskets.mine_rules`'s table either way.
+
+    Parameters
+    ----------
+    eng : Engine
+    baskets : crmlib.baskets.Baskets, optional
+        The pandas baskets (needed on pandas; ignored on Spark, which builds its own from the mart
+        with ``level``, ``since``, ``until`` and ``filters``).
+    min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
+        As :func:`crmlib.baskets.mine_rules`.
+    level : {'product', 'subcategory', 'category'}, default='product'
+    since, until : date-like, optional
+        Orders with ``since <= ordered_at < until`` (Spark; the pandas baskets are windowed already).
+    filters : mapping, optional
+        Spark takes a ``weekday`` filter (0-6 or day names); other keys raise ParameterError.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`crmlib.baskets.RULE_COLUMNS`, best first by ``sort_by`` (ties by the rule's text);
+        ``attrs`` hold ``n_itemsets``, ``engine`` and, when empty, ``empty_reason``.
+
+    Raises
+    ------
+    ParameterError
+        No ``baskets`` on pandas, or a filter Spark does not take.
+    """
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        if baskets is None:
+            raise ParameterError("engines.mine_rules: the pandas engine needs `baskets`.", name="baskets")
+        rules = bk.mine_rules(baskets, min_support=min_support, min_confidence=min_confidence,
+                              min_lift=min_lift, max_len=max_len, max_rules=max_rules,
+                              sort_by=sort_by, correction=correction)
+        return _canonical_order(rules, sort_by)
+
+    from pyspark.sql import functions as F
+
+    from ..spark import rules as sr
+
+    filters = dict(filters or {})
+    other = sorted(set(filters) - {"weekday"})
+    if other:
+        raise ParameterError(f"engines.mine_rules: engine='spark' takes only a 'weekday' filter so far; "
+                             f"got {other}. Use engine='pandas' for these filters.", name="filters")
+    b = sr.baskets(eng.session, eng.mart, level=level, since=since, until=until)
+    if "weekday" in filters:
+        b = b.where(F.col("weekday").isin(_weekday_names(filters["weekday"])))
+    b = b.cache()
+    try:
+        rules, sets, _ = sr.mine_rules(b, min_support=min_support, max_len=max_len,
+                                       min_confidence=min_confidence, min_lift=min_lift,
+                                       max_rules=max_rules, sort_by=sort_by, correction=correction)
+        out = sr.to_pandas(rules)
+        n_itemsets = sets.count()
+        sets.unpersist()
+    finally:
+        b.unpersist()
+    out.attrs.update(n_itemsets=int(n_itemsets), engine="spark", min_support=min_support)
+    if out.empty:
+        out.attrs["empty_reason"] = (f"no rule at min_support={min_support}, min_confidence="
+                                     f"{min_confidence}, min_lift={min_lift}; lower them")
+    return _canonical_order(out, sort_by)
+
+
+# ---------------------------------------------------------------------- RFM
+def rfm_scores(eng: Engine, transactions: pd.DataFrame | None = None, *, as_of=None,
+               customers: pd.DataFrame | None = None, segment_map="rfm") -> pd.DataFrame:
+    """RFM table, scores and segments on the engine (crmlib.segments' definitions).
+
+    Parameters
+    ----------
+    eng : Engine
+    transactions : pandas.DataFrame, optional
+        :func:`crmlib.segments.order_values` (needed on pandas; Spark reads the mart).
+    as_of : date-like, optional
+        Reference day; default the day of the last order.
+    customers : pandas.DataFrame, optional
+        ``customer_id``: customers without a purchase are kept, with segment 'No Purchase'.
+    segment_map : {'rfm', 'rf'} or 5 x 5 grid, default='rfm'
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`crmlib.segments.rfm_scores`' columns, one row per customer, by ``customer_id``.
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        if transactions is None:
+            raise ParameterError("engines.rfm_scores: the pandas engine needs `transactions`.",
+                                 name="transactions")
+        return seg.rfm_scores(seg.rfm_table(transactions, as_of=as_of, customers=customers),
+                              segment_map=segment_map)
+
+    from pyspark.sql import functions as F
+
+    from ..spark import rfm as srfm
+
+    orders = srfm.order_values(eng.session, eng.mart).cache()
+    try:
+        day = pd.Timestamp(as_of if as_of is not None else orders.agg(F.max("ordered_at")).first()[0])
+        day = day.normalize()
+        out = srfm.to_pandas(srfm.rfm_scores(srfm.rfm_table(orders, as_of=day), segment_map=segment_map))
+        if customers is not None:  # customers without a purchase: net amount only (refunds, zero)
+            net = (orders.where(F.to_date("ordered_at") <= F.lit(day.date())).groupBy("customer_id")
+                   .agg(F.sum("amount").alias("monetary")).toPandas().set_index("customer_id")["monetary"])
+    finally:
+        orders.unpersist()
+    out["first_purchase"] = pd.to_datetime(out["first_purchase"]).astype("datetime64[us]")
+    out["last_purchase"] = pd.to_datetime(out["last_purchase"]).astype("datetime64[us]")
+    if customers is not None:
+        ids = pd.Index(pd.unique(customers["customer_id"]))
+        missing = ids.difference(pd.Index(out["customer_id"]))
+        if len(missing):
+            extra = pd.DataFrame({
+                "customer_id": missing.astype("int64"),
+                "first_purchase": pd.NaT, "last_purchase": pd.NaT, "recency": np.nan,
+                "frequency": 0, "monetary": net.reindex(missing).fillna(0.0).to_numpy(dtype=float),
+                "R": 0, "F": 0, "M": 0, "FM": 0, "rfm_score": "000", "segment": seg.rfm.NO_PURCHASE,
+            }).astype({c: out[c].dtype for c in ("first_purchase", "last_purchase")})
+            out = pd.concat([out[out["customer_id"].isin(ids)], extra], ignore_index=True)
+        else:
+            out = out[out["customer_id"].isin(ids)]
+        out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    out["segment"] = out["segment"].astype(object)
+    return out[[*seg.rfm.RFM_COLUMNS, "R", "F", "M", "FM", "rfm_score", "segment"]]
+
+
+# ---------------------------------------------------------------------- sales cube
+_SPARK_MEASURES = {"revenue": ("sum", "net_amount"), "gross": ("sum", "gross_amount"),
+                   "cost": ("sum", "cost_amount"), "margin": ("sum", "margin_amount"),
+                   "quantity": ("sum", "quantity"), "lines": ("count", None),
+                   "orders": ("distinct", "order_id"), "customers": ("distinct", "customer_id")}
+_PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
+
+
+def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
+    """Measures of the sales cube by date levels (``month``, ``quarter``, ``year``) on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    view : crmlib.cube.Star
+        The (diced) star; on Spark only its kept order ``statuses`` are used.
+    by : list of {'month', 'quarter', 'year'}
+    measures : list of str
+        Names from crmlib.cube (revenue, gross, cost, margin, quantity, lines, orders, customers).
+    slices : dict, optional
+        ``{level: value}`` the view was diced by (rep_region, rep, channel_kind, channel); Spark
+        applies them to the mart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`crmlib.cube.aggregate`'s frame: Period columns, then the measures (float64
+        money, int64 counts), sorted by the periods.
+    """
+    from .. import cube
+
+    for level in by:
+        check_one_of(level, tuple(_PERIODS), name="by", where="engines.aggregate")
+    for m in measures:
+        check_one_of(m, tuple(_SPARK_MEASURES), name="measures", where="engines.aggregate")
+    if not eng.is_spark:
+        return cube.aggregate(view, list(by), measures=list(measures))
+
+    from pyspark.sql import functions as F
+
+    from ..spark import cube as scube
+
+    data = scube.sales(eng.session, eng.mart).where(F.col("status").isin(list(view.statuses)))
+    for level, value in (slices or {}).items():
+        check_one_of(level, tuple(scube.LEVELS), name="slices", where="engines.aggregate")
+        data = data.where(F.col(level).isin(list(value) if isinstance(value, (list, tuple)) else [value]))
+    keys = sorted({"year", *(["quarter"] if "quarter" in by else []), *(["month"] if "month" in by else [])},
+                  key=["year", "quarter", "month"].index)
+    aggs = []
+    for m in measures:
+        how, col = _SPARK_MEASURES[m]
+        expr = (F.sum(col) if how == "sum" else F.count("*") if how == "count"
+                else F.countDistinct(col))
+        aggs.append(expr.alias(m))
+    frame = data.groupBy(*keys).agg(*aggs).toPandas()
+    out = pd.DataFrame(index=frame.index)
+    for level in by:
+        if level == "year":
+            text = frame["year"].astype(int).astype(str)
+        elif level == "quarter":
+            text = frame["year"].astype(int).astype(str) + "Q" + frame["quarter"].astype(int).astype(str)
+        else:
+            text = frame["year"].astype(int).astype(str) + "-" + frame["month"].astype(int).astype(str).str.zfill(2)
+        out[level] = pd.PeriodIndex(text, freq=_PERIODS[level])
+    for m in measures:
+        out[m] = frame[m].astype("int64" if _SPARK_MEASURES[m][0] != "sum" or m == "quantity" else "float64")
+    return out.sort_values(list(by), kind="stable").reset_index(drop=True)
