@@ -29,12 +29,18 @@ __all__ = [
     "AGE_BANDS",
     "ATTRIBUTES",
     "BEHAVIOUR_COLUMNS",
+    "INCOME_ORDER",
+    "PRIOR_INVOICES",
+    "RECENT_DAYS",
     "TENURE_BANDS",
+    "category",
     "customer_attributes",
     "customer_features",
+    "income_category",
     "invoice_status",
     "payment_behaviour",
     "purchase_behaviour",
+    "shrink",
 ]
 
 #: Age bands (years at the cutoff): lower bounds and labels.
@@ -51,10 +57,12 @@ BEHAVIOUR_COLUMNS = (
     "matured_invoices", "defaults", "default_rate", "default_rate_adj", "repeat_defaulter", "outstanding",
     "past_due_balance", "days_since_invoice",
 )
-_INCOME_ORDER = ["low", "lower-middle", "middle", "upper-middle", "high"]
-_RECENT_DAYS = 182
+#: Income bands from low to high (the order of the ``income_band`` category).
+INCOME_ORDER = ("low", "lower-middle", "middle", "upper-middle", "high")
+#: Days before the cutoff that count as recent for ``share_late_6m`` and ``late_trend``.
+RECENT_DAYS = 182
 #: Weight (in invoices) of the population share in the adjusted shares.
-_PRIOR_INVOICES = 4
+PRIOR_INVOICES = 4
 
 
 def invoice_status(invoices: pd.DataFrame, payments: pd.DataFrame, *, as_of,
@@ -159,7 +167,7 @@ def payment_behaviour(invoices: pd.DataFrame, payments: pd.DataFrame, *, cutoff,
     st = invoice_status(invoices, payments, as_of=cutoff, default_days=default_days)
     g = st.groupby("customer_id", sort=True)
     due = st[st["is_due"]]
-    recent = due["due_at"] >= cutoff - pd.Timedelta(days=_RECENT_DAYS)
+    recent = due["due_at"] >= cutoff - pd.Timedelta(days=RECENT_DAYS)
     gd = due.groupby("customer_id")
     late_recent = due[recent].groupby("customer_id")["is_late"].mean()
     late_before = due[~recent].groupby("customer_id")["is_late"].mean()
@@ -175,7 +183,7 @@ def payment_behaviour(invoices: pd.DataFrame, payments: pd.DataFrame, *, cutoff,
     out["due_invoices"] = out["due_invoices"].fillna(0).astype(int)
     out["late_invoices"] = out["late_invoices"].fillna(0).astype(int)
     out["share_late"] = out["late_invoices"] / out["due_invoices"].where(out["due_invoices"] > 0)
-    out["share_late_adj"] = _shrink(out["late_invoices"], out["due_invoices"], due["is_late"].mean())
+    out["share_late_adj"] = shrink(out["late_invoices"], out["due_invoices"], _or_zero(due["is_late"].mean()))
     out["share_late_6m"] = late_recent.reindex(out.index).astype(float)
     out["late_trend"] = (late_recent - late_before).reindex(out.index).astype(float)
     out["days_past_due_mean"] = gd["days_past_due"].mean().reindex(out.index)
@@ -186,8 +194,8 @@ def payment_behaviour(invoices: pd.DataFrame, payments: pd.DataFrame, *, cutoff,
     out["defaults"] = g["is_default"].sum().astype(int)
     out["default_rate"] = out["defaults"] / out["matured_invoices"].where(out["matured_invoices"] > 0)
     matured = st.loc[st["is_matured"], "is_default"]
-    out["default_rate_adj"] = _shrink(out["defaults"], out["matured_invoices"],
-                                      matured.mean() if len(matured) else 0.0)
+    out["default_rate_adj"] = shrink(out["defaults"], out["matured_invoices"],
+                                     _or_zero(matured.mean() if len(matured) else 0.0))
     out["repeat_defaulter"] = out["defaults"] >= 2
     out["outstanding"] = g["open_amount"].sum()
     out["past_due_balance"] = st["open_amount"].where(st["is_due"], 0.0).groupby(st["customer_id"]).sum()
@@ -228,16 +236,11 @@ def customer_attributes(customers: pd.DataFrame, *, as_of) -> pd.DataFrame:
     tenure = ((as_of - pd.to_datetime(c["created_at"])) / DAY).to_numpy(float)
     out["tenure_days"] = tenure
     out["tenure_band"] = _band(tenure, TENURE_BANDS)
-    income = c["income_band"].astype("str").to_numpy()
-    known = [b for b in _INCOME_ORDER if b in set(income)]
-    other = sorted(set(income) - set(_INCOME_ORDER) - {"nan", "None", "<NA>"})
-    out["income_band"] = pd.Categorical(
-        np.where(pd.isna(c["income_band"]).to_numpy(), "unknown", income),
-        categories=[*known, *other, "unknown"], ordered=True).remove_unused_categories()
+    out["income_band"] = income_category(c["income_band"])
     for col in ("occupation", "gender", "marital_status", "region", "acquisition_channel",
                 "contact_preference"):
         if col in c.columns:
-            out[col] = _category(c[col])
+            out[col] = category(c[col])
     return out
 
 
@@ -276,7 +279,7 @@ def purchase_behaviour(orders: pd.DataFrame, order_lines: pd.DataFrame | None = 
         check_columns(channels, ("channel_id", "kind"), where=f"{where}(channels)")
         kind = o["channel_id"].map(channels.set_index("channel_id")["kind"].astype(str))
         counts = pd.crosstab(o["customer_id"], kind)
-        out["order_channel"] = _category(counts.idxmax(axis=1).reindex(out.index))
+        out["order_channel"] = category(counts.idxmax(axis=1).reindex(out.index))
     return out.reset_index()
 
 
@@ -320,15 +323,35 @@ def customer_features(invoices: pd.DataFrame, payments: pd.DataFrame, customers:
         out = out.merge(buying, on="customer_id", how="left")
         out["orders"] = out["orders"].fillna(0).astype(int)
         if "order_channel" in out.columns:
-            out["order_channel"] = _category(out["order_channel"])
+            out["order_channel"] = category(out["order_channel"])
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def _shrink(events: pd.Series, trials: pd.Series, prior: float) -> pd.Series:
-    """(events + m * prior) / (trials + m): a share pulled towards the population share when based
-    on few invoices (an empirical-Bayes estimate with m = _PRIOR_INVOICES)."""
-    prior = 0.0 if pd.isna(prior) else float(prior)
-    return (events + _PRIOR_INVOICES * prior) / (trials + _PRIOR_INVOICES)
+def shrink(events, trials, prior):
+    """A share pulled towards the population share when it rests on few invoices.
+
+    ``(events + m * prior) / (trials + m)`` with ``m`` = :data:`PRIOR_INVOICES`: an
+    empirical-Bayes estimate, as if each customer had ``m`` more invoices at the population share.
+    Plain arithmetic, so the Spark path (:mod:`crmlib.spark.credit`) applies it to its columns.
+
+    Parameters
+    ----------
+    events : pandas.Series or pyspark.sql.Column
+        Late (or defaulted) invoices per customer.
+    trials : pandas.Series or pyspark.sql.Column
+        Due (or matured) invoices per customer.
+    prior : float or pyspark.sql.Column
+        The population share (not NaN: callers use 0 when there is none).
+
+    Returns
+    -------
+    pandas.Series or pyspark.sql.Column
+    """
+    return (events + PRIOR_INVOICES * prior) / (trials + PRIOR_INVOICES)
+
+
+def _or_zero(prior) -> float:
+    return 0.0 if pd.isna(prior) else float(prior)
 
 
 def _band(values: np.ndarray, bands) -> pd.Categorical:
@@ -339,6 +362,37 @@ def _band(values: np.ndarray, bands) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=labels, ordered=True)
 
 
-def _category(values: pd.Series) -> pd.Categorical:
+def category(values: pd.Series) -> pd.Categorical:
+    """Text categories with missing values as 'unknown', categories sorted.
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    pandas.Categorical
+    """
     text = values.astype("str").where(values.notna(), "unknown").to_numpy()
     return pd.Categorical(text, categories=sorted(set(text)))
+
+
+def income_category(values: pd.Series) -> pd.Categorical:
+    """Income bands as an ordered category: :data:`INCOME_ORDER`, other bands, then 'unknown'.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Income band per customer; missing values become 'unknown'.
+
+    Returns
+    -------
+    pandas.Categorical
+        Ordered, with only the categories that occur.
+    """
+    income = values.astype("str").to_numpy()
+    known = [b for b in INCOME_ORDER if b in set(income)]
+    other = sorted(set(income) - set(INCOME_ORDER) - {"nan", "None", "<NA>"})
+    return pd.Categorical(
+        np.where(pd.isna(values).to_numpy(), "unknown", income),
+        categories=[*known, *other, "unknown"], ordered=True).remove_unused_categories()
