@@ -1,10 +1,14 @@
-"""Shared pieces of the tests that run a report on Spark: a spark-defaults.conf that keeps the
-notebook kernel's Spark small, and reading a report's rules table back from its executed notebook."""
+"""Shared pieces of the Spark tests: a spark-defaults.conf that keeps the notebook kernel's Spark
+small, reading a report's rules table back from its executed notebook, and comparing a Spark
+result with the pandas path's frame."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 SMALL_SPARK_DEFAULTS = """\
 spark.ui.enabled false
@@ -33,3 +37,23 @@ def rules_output(run_dir: Path, report: str = "association_rules") -> str:
             if "rules by lift" in text:
                 return text
     raise AssertionError(f"no rules table in {run_dir}")
+
+
+def assert_same_frame(ref: pd.DataFrame, got: pd.DataFrame):
+    """Same columns, dtypes and rows; ints, flags and categories exact, floats to 1e-9."""
+    assert list(got.columns) == list(ref.columns)
+    assert len(got) == len(ref)
+    for col in ref.columns:
+        a, b = ref[col], got[col]
+        assert b.dtype == a.dtype, f"{col}: dtype {b.dtype}, the pandas path has {a.dtype}"
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            assert list(b.cat.categories) == list(a.cat.categories), col
+            assert b.cat.ordered == a.cat.ordered, col
+            assert (b.astype(str).to_numpy() == a.astype(str).to_numpy()).all(), col
+        elif a.dtype.kind == "f":
+            np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=1e-9, atol=1e-9,
+                                       equal_nan=True, err_msg=col)
+        else:
+            assert (b.isna() == a.isna()).all(), col
+            mismatch = int((b[a.notna()].to_numpy() != a[a.notna()].to_numpy()).sum())
+            assert mismatch == 0, f"{col}: {mismatch} rows differ"

@@ -56,6 +56,26 @@ def test_backtest_layout(small_url):
     assert 0.03 < s["default_rate"].mean() < 0.1
 
 
+def test_backtest_takes_features_from_a_callable(small_url):
+    """The hook a Spark report uses: the same samples when the features come from a callable."""
+    from crmlib.engines import Engine, analyses
+
+    t = tables(small_url)
+    calls = []
+
+    def features(*, cutoff):
+        calls.append(pd.Timestamp(cutoff))
+        return analyses.credit_features(Engine("pandas"), t["invoices"], t["payments"], t["customers"],
+                                        cutoff=cutoff, orders=t["orders"], order_lines=t["order_lines"],
+                                        channels=t["channels"])
+
+    got = T.backtest_samples(t["invoices"], t["payments"], t["customers"], features=features)
+    ref = backtest(small_url)
+    assert sorted(calls) == sorted([ref.cutoff, *ref.train_cutoffs])
+    pd.testing.assert_frame_equal(got.train, ref.train)
+    pd.testing.assert_frame_equal(got.holdout, ref.holdout)
+
+
 def test_training_sample_uses_nothing_after_the_cutoff(small_url):
     """Training rows (features and outcomes) are the same when every row after the cutoff is gone."""
     t = tables(small_url)

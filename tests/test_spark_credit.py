@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
-import pandas as pd
 import pytest
+from spark_support import assert_same_frame
 
 import crmlib
 from crmlib.credit import features as CF
@@ -33,26 +32,6 @@ def sales(spark, small_mart, small_url):
 
     crm = crmlib.connect(small_url)
     return (crm.orders(), crm.order_lines(), crm.channels()), sc.read_sales(spark, small_mart)
-
-
-def assert_same_frame(ref: pd.DataFrame, got: pd.DataFrame):
-    """Same columns, dtypes and rows; ints, flags and categories exact, floats to 1e-9."""
-    assert list(got.columns) == list(ref.columns)
-    assert len(got) == len(ref)
-    for col in ref.columns:
-        a, b = ref[col], got[col]
-        assert b.dtype == a.dtype, f"{col}: dtype {b.dtype}, crmlib.credit has {a.dtype}"
-        if isinstance(a.dtype, pd.CategoricalDtype):
-            assert list(b.cat.categories) == list(a.cat.categories), col
-            assert b.cat.ordered == a.cat.ordered, col
-            assert (b.astype(str).to_numpy() == a.astype(str).to_numpy()).all(), col
-        elif a.dtype.kind == "f":
-            np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=1e-9, atol=1e-9,
-                                       equal_nan=True, err_msg=col)
-        else:
-            assert (b.isna() == a.isna()).all(), col
-            mismatch = int((b[a.notna()].to_numpy() != a[a.notna()].to_numpy()).sum())
-            assert mismatch == 0, f"{col}: {mismatch} rows differ"
 
 
 @pytest.mark.parametrize("cutoff", CUTOFFS)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from spark_support import rules_output, small_spark_conf
+from spark_support import assert_same_frame, rules_output, small_spark_conf
 
 import crmlib
 from crmlib import engines
@@ -141,6 +141,30 @@ def test_rollups_equal(both, small_url, by, slices):
         np.testing.assert_allclose(got[m], ref[m], rtol=1e-12, err_msg=m)
 
 
+def test_credit_features_pandas_needs_the_tables():
+    with pytest.raises(ParameterError, match=r"engines.credit_features: the pandas engine needs "
+                                             r"\['orders', 'order_lines', 'channels'\] \(or purchases=False\)"):
+        analyses.credit_features(engines.Engine("pandas"), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                                 cutoff="2025-01-01")
+
+
+@pytest.mark.parametrize(("cutoff", "default_days", "purchases"), [
+    ("2025-03-01", 90, True),          # the payment-default report's holdout cutoff
+    ("2024-07-01 12:00", 30, False),   # off midnight, another default_days, no purchase columns
+])
+def test_credit_features_equal(both, small_url, cutoff, default_days, purchases):
+    pd_eng, sp_eng = both
+    crm = crmlib.connect(small_url)
+    tables = dict(invoices=crm.invoices(), payments=crm.payments(), customers=crm.customers())
+    sales = dict(orders=crm.orders(), order_lines=crm.order_lines(), channels=crm.channels())
+    ref = analyses.credit_features(pd_eng, **tables, **sales, cutoff=cutoff, default_days=default_days,
+                                   purchases=purchases)
+    got = analyses.credit_features(sp_eng, cutoff=cutoff, default_days=default_days, purchases=purchases)
+    assert_same_frame(ref, got)
+    assert len(ref) > 1000 and ref["defaults"].sum() > 0
+    assert ("order_channel" in ref.columns) == purchases
+
+
 # ---------------------------------------------------------------------- one report on Spark
 def test_report_on_spark_local(tmp_path, monkeypatch, small_mart):
     from crmlib.config import NOTEBOOKS_DIR
@@ -166,3 +190,27 @@ def test_report_on_spark_local(tmp_path, monkeypatch, small_mart):
     assert "engine Spark (local[1])" in page and "Engine: Spark" in page
     assert "engine pandas" in (pandas_run.run_dir / "association_rules.html").read_text()
     assert "<td>Spark (local[1])</td>" in (reports / "index.html").read_text()
+
+
+def test_payment_default_report_on_spark_local(tmp_path, monkeypatch, small_mart):
+    """The payment-default report on Spark (features) records the same metrics as on pandas."""
+    from crmlib.config import NOTEBOOKS_DIR
+    from crmlib.report.runner import run_reports
+
+    monkeypatch.setenv("SPARK_CONF_DIR", str(small_spark_conf(tmp_path / "conf")))
+    reports = tmp_path / "reports"
+    (spark_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+                               parameters={"engine": "spark", "spark_master": "local[1]",
+                                           "mart": str(small_mart)}, progress=False)
+    assert spark_run.status == "ok", spark_run.message
+    (pandas_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+                                progress=False)
+    assert pandas_run.status == "ok", pandas_run.message
+    s = json.loads((spark_run.run_dir / "summary.json").read_text())
+    p = json.loads((pandas_run.run_dir / "summary.json").read_text())
+    assert (s["engine"], p["engine"]) == ("spark", "pandas")
+    assert s["metrics"].pop("engine") == "spark" and p["metrics"].pop("engine") == "pandas"
+    assert s["metrics"] == p["metrics"] and s["metrics"]["auc"] > 0.6
+    page = (spark_run.run_dir / "payment_default.html").read_text()
+    assert "Engine: Spark" in page and "customer features" in page
+    assert "Engine: pandas" in (pandas_run.run_dir / "payment_default.html").read_text()

@@ -234,7 +234,7 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
                      cutoff=None, window_months: int = 6, default_days: int = 90,
                      train_snapshots: int = 4, snapshot_step_months: int = 3,
                      orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None,
-                     channels: pd.DataFrame | None = None) -> Backtest:
+                     channels: pd.DataFrame | None = None, features=None) -> Backtest:
     """Build the training and holdout samples of a time-based backtest.
 
     Parameters
@@ -252,6 +252,11 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
         Months between training cutoffs, in [1, 12].
     orders, order_lines, channels : pandas.DataFrame, optional
         Passed to the features.
+    features : callable, optional
+        ``features(cutoff=...)`` returning :func:`crmlib.credit.features.customer_features`' frame
+        as of a snapshot, e.g. computed on Spark by ``functools.partial(
+        crmlib.engines.analyses.credit_features, engine, ...)``. Default: crmlib.credit's, from the
+        tables given (``orders``, ``order_lines`` and ``channels`` are then unused).
 
     Returns
     -------
@@ -301,7 +306,7 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
 
     def sample(at: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
         return snapshot_sample(invoices, payments, customers, at=at, window_months=window_months,
-                               default_days=default_days, as_of=as_of, **extra)
+                               default_days=default_days, as_of=as_of, features=features, **extra)
 
     holdout = sample(cutoff, end)
     if holdout.empty:
@@ -324,7 +329,7 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
 def snapshot_sample(invoices: pd.DataFrame, payments: pd.DataFrame, customers: pd.DataFrame, *,
                     at, window_months: int = 6, default_days: int = 90, as_of=None,
                     orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None,
-                    channels: pd.DataFrame | None = None) -> pd.DataFrame:
+                    channels: pd.DataFrame | None = None, features=None) -> pd.DataFrame:
     """Features as of ``at`` with the target of the window after it, for customers with an invoice
     in the window.
 
@@ -338,6 +343,9 @@ def snapshot_sample(invoices: pd.DataFrame, payments: pd.DataFrame, customers: p
     default_days : int, default=90
     as_of : str or datetime-like, optional
         When the outcomes are read (default: the end of the data); see :func:`invoice_target`.
+    features : callable, optional
+        ``features(cutoff=at)`` giving the feature frame (see :func:`backtest_samples`); default
+        :func:`crmlib.credit.features.customer_features` of the tables given.
 
     Returns
     -------
@@ -348,8 +356,11 @@ def snapshot_sample(invoices: pd.DataFrame, payments: pd.DataFrame, customers: p
     where = "credit.snapshot_sample"
     at = as_timestamp(at, name="at", where=where)
     window_months = check_window(window_months, where=where)
-    feats = customer_features(invoices, payments, customers, cutoff=at, default_days=default_days,
-                              orders=orders, order_lines=order_lines, channels=channels)
+    if features is None:
+        feats = customer_features(invoices, payments, customers, cutoff=at, default_days=default_days,
+                                  orders=orders, order_lines=order_lines, channels=channels)
+    else:
+        feats = features(cutoff=at)
     tgt = customer_target(invoice_target(invoices, payments, start=at,
                                          end=at + pd.DateOffset(months=window_months),
                                          default_days=default_days, as_of=as_of))

@@ -1,8 +1,8 @@
 """One function per analysis that runs on the opened engine and returns the same pandas table.
 
-On pandas they call crmlib.baskets / crmlib.segments / crmlib.cube; on Spark, crmlib.spark on the
-Parquet mart, and only the small result comes back (``toPandas``): the rules table, the RFM scores
-(one row per customer), a roll-up. Column names, dtypes and row order are the same, so the
+On pandas they call crmlib.baskets / crmlib.segments / crmlib.credit / crmlib.cube; on Spark,
+crmlib.spark on the Parquet mart, and only the small result comes back (``toPandas``): the rules
+table, the RFM scores or the payment-behaviour features (one row per customer), a roll-up. Column names, dtypes and row order are the same, so the
 notebook's tables and plots do not know which engine ran.
 """
 
@@ -15,7 +15,7 @@ from .._validation import check_one_of
 from ..errors import ParameterError
 from . import Engine
 
-__all__ = ["aggregate", "mine_rules", "rfm_scores"]
+__all__ = ["aggregate", "credit_features", "mine_rules", "rfm_scores"]
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -183,6 +183,71 @@ def rfm_scores(eng: Engine, transactions: pd.DataFrame | None = None, *, as_of=N
         out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
     out["segment"] = out["segment"].astype(object)
     return out[[*seg.rfm.RFM_COLUMNS, "R", "F", "M", "FM", "rfm_score", "segment"]]
+
+
+# ---------------------------------------------------------------------- payment behaviour
+def credit_features(eng: Engine, invoices: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                    customers: pd.DataFrame | None = None, *, cutoff, default_days: int = 90,
+                    purchases: bool = True, orders: pd.DataFrame | None = None,
+                    order_lines: pd.DataFrame | None = None,
+                    channels: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Customer features as of ``cutoff`` on the engine: crmlib.credit.features.customer_features' frame.
+
+    Parameters
+    ----------
+    eng : Engine
+    invoices, payments, customers : pandas.DataFrame, optional
+        The canonical tables (needed on pandas; Spark reads ``fact_invoices``, ``fact_payments``
+        and ``dim_customer`` from the mart).
+    cutoff : str or datetime-like
+        The moment the features describe; nothing at or after it is used.
+    default_days : int, default=90
+        Days past due after which an unpaid invoice counts as a default.
+    purchases : bool, default=True
+        Add the purchase-behaviour columns (``orders``, ``discount_share``, ``order_channel``):
+        on pandas from ``orders``, ``order_lines`` and ``channels``, on Spark from the mart's
+        ``fact_sales`` and ``dim_channel``.
+    orders, order_lines, channels : pandas.DataFrame, optional
+        Needed on pandas when ``purchases``; ignored on Spark.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`crmlib.credit.features.customer_features`' columns and dtypes (categories
+        included), one row per customer created before ``cutoff``, sorted by ``customer_id``.
+
+    Raises
+    ------
+    ParameterError
+        A table the pandas engine needs is missing, or a bad ``cutoff`` / ``default_days``.
+    DataContractError
+        A table or column is missing (in the frames, or in the mart on Spark).
+
+    Examples
+    --------
+    >>> X = credit_features(open_engine("pandas"), inv, pay, cus, cutoff="2025-03-01",
+    ...                     purchases=False)                          # doctest: +SKIP
+    """
+    from ..credit import features as cf
+
+    where = "engines.credit_features"
+    if not eng.is_spark:
+        needed = {"invoices": invoices, "payments": payments, "customers": customers,
+                  **({"orders": orders, "order_lines": order_lines, "channels": channels} if purchases else {})}
+        missing = [name for name, frame in needed.items() if frame is None]
+        if missing:
+            raise ParameterError(f"{where}: the pandas engine needs {missing}"
+                                 + (" (or purchases=False)." if purchases else "."), name=missing[0])
+        extra = {"orders": orders, "order_lines": order_lines, "channels": channels} if purchases else {}
+        return cf.customer_features(invoices, payments, customers, cutoff=cutoff,
+                                    default_days=default_days, **extra)
+
+    from ..spark import credit as sc
+
+    inv, pay, cus = sc.read_tables(eng.session, eng.mart)
+    sales, kinds = sc.read_sales(eng.session, eng.mart) if purchases else (None, None)
+    return sc.to_pandas(sc.customer_features(inv, pay, cus, cutoff=cutoff, default_days=default_days,
+                                             sales=sales, channels=kinds))
 
 
 # ---------------------------------------------------------------------- sales cube
