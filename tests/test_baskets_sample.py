@@ -8,8 +8,9 @@ on Fridays that it has on other days. Checked on a default-size sample (20,000 c
 in memory) and through ``crmlib.connect`` as the notebook loads it on the small test database.
 
 The all-days scope of the Friday rule is also checked against the all-days ranking: it holds
-because the loyal cohort's baskets are as small as everyone's (bigger ones used to lift every pair
-of items they held over all baskets and push the rule down to rank ~92).
+because the loyal cohort draws its items like everyone else and buys in bulk rather than in many
+lines (baskets of 5-10 everyday lines used to lift every pair of such items over all baskets and
+push the rule down to rank ~92).
 """
 
 from __future__ import annotations
