@@ -121,11 +121,11 @@ def draw_baskets(rng: np.random.Generator, orders: pd.DataFrame, c: pd.DataFrame
         sel = from_fav & (fav == code)
         if sel.any():
             item[sel] = rng.choice(members, size=sel.sum(), p=pop[members] / pop[members].sum())
-    # The BG/NBD cohort's orders have a planted Gamma-Gamma value. They get as many distinct items
-    # as anyone's baskets, drawn the same way, and _line_values fills the value with quantities.
-    # Bigger baskets would lift every pair of items over all baskets (a mixing effect that buried
-    # the Friday rule), so only a line priced outside its share of the value (at most COHORT_UNITS
-    # units of it) is redrawn.
+    # The BG/NBD cohort's orders have a planted Gamma-Gamma value. Their items are drawn the same
+    # way as everyone's, a few more per order (TYPES "lines"), and _line_values fills the value with
+    # quantities: bulk buying is the cohort's trait. Filling it with many lines instead lifted every
+    # pair of items over all baskets (a mixing effect that buried the Friday rule). Only a line
+    # priced outside its share of the value (at most COHORT_UNITS units of it) is redrawn.
     share = orders["value"].to_numpy()[order_idx] / k[order_idx]
     item = _priced_within(rng, item, share / COHORT_UNITS, share, products)
     weekday = orders["ordered_at"].dt.day_of_week.to_numpy()
