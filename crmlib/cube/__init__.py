@@ -9,7 +9,8 @@ comparisons against periods and targets, underperformance flags, plots and offli
 
 Modules: :mod:`.star` (the schema), :mod:`.ops` (aggregate, drill down, roll up, slice, dice,
 pivot), :mod:`.metrics` (growth, share, rank, attainment), :mod:`.flags` (rule and gap
-decomposition), :mod:`.plots`, :mod:`.html` (interactive offline tables). See docs/cube.md.
+decomposition), :mod:`.review` (the steps of a sales review: selection, period, flags explained,
+findings), :mod:`.plots`, :mod:`.html` (interactive offline tables). See docs/cube.md.
 """
 
 from .flags import decompose_gap, explain, flag_underperformers, rule_text
@@ -34,6 +35,18 @@ from .ops import (
     slice_,
     subtree,
 )
+from .review import (
+    COMPARE_TEXT,
+    EXPLAINED_COLUMNS,
+    ReviewPeriod,
+    Selection,
+    explain_flags,
+    findings,
+    flag_table,
+    resolve_period,
+    segments_at,
+    select,
+)
 from .star import (
     ADDITIVE,
     DISTINCT,
@@ -52,4 +65,7 @@ __all__ = [
     "drill_down_all", "drill_down_html", "explain", "flag_underperformers", "growth", "load_star",
     "parse_period", "pivot", "rank_within", "roll_up", "rule_text", "share_of_total", "slice_",
     "subtree", "table_html", "with_segments",
+    # review: the steps of the sales_performance report
+    "COMPARE_TEXT", "EXPLAINED_COLUMNS", "ReviewPeriod", "Selection", "explain_flags", "findings",
+    "flag_table", "resolve_period", "segments_at", "select",
 ]

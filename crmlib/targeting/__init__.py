@@ -12,6 +12,8 @@ propensity
     Response propensity and category propensity.
 plan
     Margin per conversion, target list under a budget, profit curve, strategy comparison.
+review
+    The steps of a campaign review: model choice, held-out score checks, findings sentences.
 plots
     Matplotlib plots that take ``ax=None`` and return the Axes.
 
@@ -51,6 +53,13 @@ from .propensity import (
                        category_propensity,
                        top_prospects,
 )
+from .review import (
+                       CHECK_COLUMNS,
+                       ModelChoice,
+                       choose_model,
+                       findings,
+                       score_checks,
+)
 from .uplift import (
                        MODELS,
                        DRLearner,
@@ -74,4 +83,6 @@ __all__ = [
     "compare_strategies", "cross_fit_predict", "customer_features", "fit_model", "list_summary", "make_model",
     "margin_per_conversion", "profit_curve", "qini_coefficient", "qini_curve", "response_rates",
     "select_campaign", "target_list", "top_prospects", "uplift_by_decile", "uplift_curve",
+    # review: the steps of the campaign_targeting report
+    "CHECK_COLUMNS", "ModelChoice", "choose_model", "findings", "score_checks",
 ]
