@@ -112,8 +112,15 @@ def test_select_campaign_latest_is_the_last_started_with_contacts(tables, latest
     assert latest["started_at"] == with_contacts["started_at"].max()
 
 
+def test_select_campaign_takes_an_id_given_as_text(tables, latest):
+    # `crmlib run campaign_targeting -p campaign_id 5` passes '5': the parameter's default is 'latest'
+    got = tg.select_campaign(tables["campaigns"], tables["campaign_contacts"], f" {latest['campaign_id']} ")
+    assert got["campaign_id"] == latest["campaign_id"]
+
+
 @pytest.mark.parametrize("bad, match", [
     (999, r"unknown campaign id 999; campaigns with contacts are"),
+    ("999", r"unknown campaign id 999; campaigns with contacts are"),
     (1, r"campaign 1 \(.*\) has no contacts"),
     ("first", r"unknown campaign id 'first'"),
 ])

@@ -82,7 +82,7 @@ def test_findings_every_sentence():
         "contact.",
         "On held-out customers the top decile by predicted uplift bought 97 more per 1,000 when contacted; "
         "the bottom decile -15 per 1,000 (contact puts them off).",
-        "At this budget, targeting by uplift would earn 700, by response propensity 512 and at random -21 "
+        "For a target list of this size, ranking by uplift would earn 700, by response propensity 512 and at random -21 "
         "(measured on past campaigns).",
         "The selected campaign's contacted customers converted at 14.3% vs 6.7% in its control group.",
         "Category prospects are sharpest for Books: the top 10% of non-buyers bought it 4.7 times as often "

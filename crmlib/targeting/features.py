@@ -249,6 +249,10 @@ def select_campaign(campaigns: pd.DataFrame, contacts: pd.DataFrame, campaign_id
             raise EmptyDataError(f"{where}: no campaign has contacts; cannot pick the 'latest' one",
                                  table="campaign_contacts")
         return with_contacts.sort_values(["started_at", "campaign_id"]).iloc[-1]
+    if isinstance(campaign_id, str) and campaign_id.strip().isdigit():
+        # the notebook's parameter defaults to the string 'latest', so `crmlib run -p campaign_id 5`
+        # arrives as '5'
+        campaign_id = int(campaign_id)
     ids = campaigns["campaign_id"].to_numpy()
     if campaign_id not in set(ids.tolist()) or isinstance(campaign_id, bool):
         ranked = with_contacts.sort_values("started_at")["campaign_id"].tolist()

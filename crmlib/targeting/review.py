@@ -182,7 +182,7 @@ def findings(summary: Mapping, *, candidates: int, campaign: Mapping, categories
                    + (" (contact puts them off)." if bottom["observed_uplift"] < 0 else "."))
     if comparison is not None and "uplift" in set(comparison["strategy"]):
         c = comparison.set_index("strategy")
-        out.append(f"At this budget, targeting by uplift would earn {c.loc['uplift', 'expected_profit']:,.0f}, "
+        out.append(f"For a target list of this size, ranking by uplift would earn {c.loc['uplift', 'expected_profit']:,.0f}, "
                    f"by response propensity {c.loc['propensity', 'expected_profit']:,.0f} and at random "
                    f"{c.loc['random', 'expected_profit']:,.0f} (measured on past campaigns).")
     has_control = bool(campaign["n_control"] > 0)
