@@ -31,6 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -335,7 +336,7 @@ class Crm:
             # SQLite reads one row at a time on one core: read rowid ranges side by side
             with ThreadPoolExecutor(len(ranges)) as pool:
                 parts = list(pool.map(lambda r: self._fetch(table, sql, params, r), ranges))
-        return _to_pandas(table, pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+        return _to_pandas(table, parts)
 
     def _rowid_ranges(self, table: str) -> list[tuple[int, int] | None]:
         """Split a large SQLite table into contiguous rowid ranges, one per core (at most 4)."""
@@ -392,7 +393,7 @@ class Crm:
                 stmt = stmt.where(col < until)
         with self.engine.connect() as conn:
             frame = pd.read_sql(stmt, conn)
-        return _to_pandas(table, _coerce_arrow(table, pa.Table.from_pandas(frame, preserve_index=False)))
+        return _to_pandas(table, [_coerce_arrow(table, pa.Table.from_pandas(frame, preserve_index=False))])
 
 
 def _add_accessor(name: str) -> None:
@@ -446,18 +447,22 @@ def _coerce_arrow(table: str, data: pa.Table) -> pa.Table:
     return pa.table(arrays, names=data.column_names)
 
 
-def _to_pandas(table: str, data: pa.Table) -> pd.DataFrame:
+def _to_pandas(table: str, parts: list[pa.Table]) -> pd.DataFrame:
+    """One DataFrame from the Arrow parts of ``table`` (in order), which it empties."""
     spec = S.metadata.tables[table].c
-    arrays = []
-    for name in data.column_names:
-        col = data.column(name)
-        if (table, name) in S.CATEGORICAL_COLUMNS:
-            col = col.dictionary_encode()
-        arrays.append(col)
-    data = pa.table(arrays, names=data.column_names)
-
-    frame = data.to_pandas(split_blocks=True, self_destruct=True, coerce_temporal_nanoseconds=False)
-    del data
+    if all((pa.types.is_integer(t) or pa.types.is_floating(t)) for t in parts[0].schema.types) and \
+            not any(column.null_count for part in parts for column in part.columns):
+        frame = _numeric_to_pandas(parts)
+    else:
+        data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        parts.clear()
+        names = data.column_names
+        arrays = [data.column(name).dictionary_encode() if (table, name) in S.CATEGORICAL_COLUMNS
+                  else data.column(name) for name in names]
+        data = pa.table(arrays, names=names)
+        del arrays
+        frame = data.to_pandas(split_blocks=True, self_destruct=True, coerce_temporal_nanoseconds=False)
+        del data
     for name in frame.columns:
         column = spec[name]
         nullable = column.nullable and not column.primary_key
@@ -469,6 +474,55 @@ def _to_pandas(table: str, data: pa.Table) -> pd.DataFrame:
         elif isinstance(column.type, sa.Boolean):
             frame[name] = frame[name].astype("boolean" if nullable else "bool")
     return frame
+
+
+def _numeric_to_pandas(parts: list[pa.Table]) -> pd.DataFrame:
+    """An all-numeric table without nulls (``order_lines``) as a DataFrame, at about one copy's peak.
+
+    ADBC returns many small record batches; glibc keeps their buffers once freed instead of giving
+    them back to the system, while numpy's large arrays are mapped anew, so a plain ``to_pandas``
+    holds both copies at its peak. Here the batches are copied one by one into preallocated arrays
+    and the freed memory is returned as it goes (``malloc_trim``, the workaround Dask documents for
+    the same glibc behaviour); the arrays then become the frame without another copy.
+    """
+    n = sum(part.num_rows for part in parts)
+    names, types = parts[0].column_names, parts[0].schema.types
+    out = [np.empty(n, dtype=t.to_pandas_dtype()) for t in types]
+    batches = [batch for part in parts for batch in part.to_batches()][::-1]
+    parts.clear()  # the caller's list: now only `batches` holds the data
+    at = done = 0
+    while batches:
+        batch = batches.pop()
+        k = batch.num_rows
+        for i, column in enumerate(batch.columns):
+            out[i][at:at + k] = column.to_numpy()
+        at += k
+        done += batch.nbytes
+        del batch, column
+        if done > 2 << 20:
+            _trim_heap()
+            done = 0
+    _trim_heap()
+    # numeric numpy arrays without nulls pass through Arrow both ways without a copy
+    return pa.table([pa.array(a) for a in out], names=names).to_pandas(split_blocks=True)
+
+
+def _trim_heap() -> None:
+    """Return freed heap memory to the system (glibc only; elsewhere nothing to do)."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 
 def _as_timestamp(value, name: str) -> dt.datetime | None:

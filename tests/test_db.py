@@ -188,6 +188,28 @@ def test_parallel_rowid_ranges_give_the_same_frame(small_url, monkeypatch):
     assert len(crm._rowid_ranges("order_lines")) >= 2
     pd.testing.assert_frame_equal(crm.order_lines(since="2024-01-01"), whole)
     pd.testing.assert_frame_equal(crm.orders(), crmlib.connect(small_url, engine="sqlalchemy").orders())
+    pd.testing.assert_frame_equal(crm.order_lines(), crmlib.connect(small_url, engine="sqlalchemy").order_lines())
+
+
+def test_numeric_tables_convert_batch_by_batch():
+    """The low-memory path of all-numeric tables: parts of several batches, in order, emptied."""
+    import pyarrow as pa
+
+    from crmlib.db import _to_pandas
+
+    def part(start, stop):
+        ids = pa.array(range(start, stop), pa.int64())
+        t = pa.table({"order_id": ids, "line_no": ids, "product_id": ids, "quantity": ids,
+                      "unit_price": pa.array([i / 4 for i in range(start, stop)]),
+                      "discount": pa.array([0.0] * (stop - start))})
+        return pa.Table.from_batches(t.to_batches(max_chunksize=3))
+
+    parts = [part(0, 10), part(10, 11), part(11, 25)]
+    frame = _to_pandas("order_lines", parts)
+    assert parts == []  # consumed, so that nothing else keeps the Arrow buffers alive
+    assert frame["order_id"].tolist() == list(range(25)) and frame["order_id"].dtype == "int64"
+    assert frame["unit_price"].tolist() == [i / 4 for i in range(25)]
+    assert list(frame.columns) == ["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"]
 
 
 def test_validate_applies_the_import_rules(db_copy):
