@@ -35,8 +35,8 @@ What is planted (tables prefixed ``truth_``; analyses never read them, tests sco
     only), Spaghetti -> Pasta Sauce, Inkjet Printer -> Printer Ink, Smartphone -> Phone Case,
     Tortilla Chips -> Salsa Dip, Coffee Beans -> Coffee Filters, Shampoo -> Conditioner. A
     consequent is added to a basket that holds the antecedent with the planted probability. The
-    loyal cohort's baskets are drawn like everyone's (so no other pair of items is associated);
-    their quantities fill each order's Gamma-Gamma value.
+    loyal cohort draws its items like everyone else (so no other pair of items is associated), a
+    few more per order, and buys in bulk: quantities fill each order's Gamma-Gamma value.
     ``support``, ``confidence`` and ``lift`` are the values the process implies (from independent
     basket draws on the same orders), per scope: all days, and for Diapers -> Beer also Friday and
     other days.
@@ -260,8 +260,8 @@ def _line_values(rng, baskets, orders, c, products) -> pd.DataFrame:
     value = orders["value"].to_numpy()[lines["order_idx"]]
     cohort = ~np.isnan(value)
     # cohort orders: one quantity for all lines, the one whose total comes nearest the planted
-    # value; then prices are scaled to hit it exactly (each line is within its share of the value,
-    # so the scale stays between about 0.75 and 1.5)
+    # value; then prices are scaled to hit it exactly (each drawn line is within its share of the
+    # value, so the scale mostly stays within 0.75-1.5; a planted consequent can push it lower)
     order = lines["order_idx"].to_numpy()
     per_unit = pd.Series(price * (1 - disc)).groupby(order).transform("sum").to_numpy()
     q = np.where(cohort, np.maximum(1, np.rint(np.nan_to_num(value) / per_unit)), q).astype(int)
