@@ -38,7 +38,7 @@ lab: $(STAMP) ## start JupyterLab on the project's environment and kernel
 	$(BIN)/jupyter lab --notebook-dir=.
 
 benchmarks: $(STAMP) ## run every benchmark in benchmarks/ (prints ratio lines)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP) ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check crmlib tests benchmarks

@@ -29,9 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-from _measure import peak_kb, reset_peak
+from _common import OUT, default_database, peak_kb, reset_peak
 
-OUT = Path(__file__).resolve().parent / "out"
 TABLES = ("orders", "order_lines", "products", "channels", "sales_reps", "customers", "rep_targets")
 MEASURES = ("revenue", "margin", "cost", "quantity", "discount", "lines", "orders")
 #: the drill-down both sides compute: (hierarchy, levels from the top), by month except 'date'
@@ -169,7 +168,7 @@ def dataset(lines: int, months: int = 24) -> Path:
     folder = OUT / f"cube-{lines}"
     if (folder / "done").exists():
         return folder
-    url = _sample_url()
+    url = default_database()
     crm = crmlib.connect(url)
     end = pd.Timestamp(crm.orders(["ordered_at"])["ordered_at"].max()).to_period("M") + 1
     since = (end - months).to_timestamp()
@@ -195,18 +194,6 @@ def dataset(lines: int, months: int = 24) -> Path:
     (folder / "done").write_text(f"{len(big_l)} lines from {url}\n")
     return folder
 
-
-def _sample_url() -> str:
-    from crmlib.config import DEFAULT_DB_PATH
-    from crmlib.sample import build
-
-    if DEFAULT_DB_PATH.exists():
-        return f"sqlite:///{DEFAULT_DB_PATH}"
-    path = OUT / "sample.sqlite"
-    if not path.exists():
-        OUT.mkdir(exist_ok=True)
-        build(f"sqlite:///{path}")
-    return f"sqlite:///{path}"
 
 
 def _same(a: dict, b: dict) -> bool:

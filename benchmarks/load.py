@@ -16,12 +16,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _measure import peak_kb, reset_peak
-
-OUT = Path(__file__).resolve().parent / "out"
-
+from _common import OUT, default_database, peak_kb, reset_peak
 
 
 def child(side: str, url: str, table: str) -> None:
@@ -104,18 +100,6 @@ def big_database(rows: int) -> str:
     tmp.rename(path)
     return f"sqlite:///{path}"
 
-
-def default_database() -> str:
-    from crmlib.config import DEFAULT_DB_PATH
-    from crmlib.sample import build
-
-    if DEFAULT_DB_PATH.exists():
-        return f"sqlite:///{DEFAULT_DB_PATH}"
-    path = OUT / "sample.sqlite"
-    if not path.exists():
-        OUT.mkdir(exist_ok=True)
-        build(f"sqlite:///{path}")
-    return f"sqlite:///{path}"
 
 
 def main() -> None:

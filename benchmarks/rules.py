@@ -47,9 +47,8 @@ import sys
 import time
 from pathlib import Path
 
-from _measure import peak_kb, reset_peak
+from _common import OUT, default_database, peak_kb, reset_peak
 
-OUT = Path(__file__).resolve().parent / "out"
 MIN_CONFIDENCE = 0.1
 
 
@@ -188,18 +187,6 @@ def zipf_file(orders: int, items: int, seed: int) -> Path:
         np.savez(path, **{c: lines[c].to_numpy() for c in lines.columns})
     return path
 
-
-def default_database() -> str:
-    from crmlib.config import DEFAULT_DB_PATH
-    from crmlib.sample import build
-
-    if DEFAULT_DB_PATH.exists():
-        return f"sqlite:///{DEFAULT_DB_PATH}"
-    path = OUT / "sample.sqlite"
-    if not path.exists():
-        OUT.mkdir(exist_ok=True)
-        build(f"sqlite:///{path}")
-    return f"sqlite:///{path}"
 
 
 def _available_gb() -> float:

@@ -1,13 +1,15 @@
-"""Peak memory of a benchmark's child process, read from /proc (Linux), shared by the benchmarks.
+"""What the benchmarks share: the default sample they measure on, and peak memory from /proc.
 
 A child process imports what it needs, loads its inputs, calls :func:`reset_peak` (the baseline),
 runs the work and reads :func:`peak_kb`: the difference is what the work added, imports and
-inputs left out, on both sides of a comparison alike.
+inputs left out, on both sides of a comparison alike (Linux only).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def rss_kb(field: str = "VmRSS") -> int:
@@ -27,3 +29,17 @@ def reset_peak() -> int:
 def peak_kb() -> int:
     """The peak resident set since :func:`reset_peak`, in KiB."""
     return rss_kb("VmHWM")
+
+
+def default_database() -> str:
+    """The default sample database: data/crm.sqlite, or a copy built once under benchmarks/out."""
+    from crmlib.config import DEFAULT_DB_PATH
+    from crmlib.sample import build
+
+    if DEFAULT_DB_PATH.exists():
+        return f"sqlite:///{DEFAULT_DB_PATH}"
+    path = OUT / "sample.sqlite"
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        build(f"sqlite:///{path}")
+    return f"sqlite:///{path}"
