@@ -33,18 +33,6 @@ from _common import OUT, default_database, peak_kb, reset_peak
 
 TABLES = ("orders", "order_lines", "products", "channels", "sales_reps", "customers", "rep_targets")
 MEASURES = ("revenue", "margin", "cost", "quantity", "discount", "lines", "orders")
-#: the drill-down both sides compute: (hierarchy, levels from the top), by month except 'date'
-DRILL = {
-    "date": ("year", "quarter", "month", "day"),
-    "week": ("week",),
-    "product": ("category", "subcategory", "product"),
-    "price_band": ("price_band",),
-    "customer": ("customer_region", "customer"),
-    "segment": ("segment",),
-    "channel": ("channel_kind", "channel"),
-    "rep": ("rep_region", "manager", "rep"),
-}
-
 
 
 def _load(folder: Path) -> dict:
@@ -68,7 +56,10 @@ def _crmlib(t: dict) -> dict:
 
 
 def _pandas(t: dict) -> dict:
-    """What an analyst would write with pandas alone."""
+    """What an analyst would write with pandas alone (the drill-down spec is crmlib's, so that both
+    sides compute the same cells: by month, except along 'date')."""
+    from crmlib.cube import HIERARCHIES
+
     orders = t["orders"][t["orders"]["status"] == "completed"]
     reps = t["sales_reps"].merge(
         t["sales_reps"][["rep_id", "name"]].rename(columns={"rep_id": "manager_id", "name": "manager"}),
@@ -99,7 +90,7 @@ def _pandas(t: dict) -> dict:
             "quantity": ("quantity", "sum"), "discount": ("discount", "sum"),
             "lines": ("revenue", "size"), "orders": ("order_id", "nunique")}
     out = {}
-    for h, levels in DRILL.items():
+    for h, levels in HIERARCHIES.items():
         by = [] if h == "date" else ["month"]
         for i in range(len(levels) + 1):
             keys = by + list(levels[:i])
