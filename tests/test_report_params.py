@@ -7,7 +7,12 @@ from report_support import FIXTURES, SECRET_URL, copy_notebooks
 
 from crmlib.errors import CrmlibError, ParameterError
 from crmlib.report import kernel
-from crmlib.report.params import NotebookParameter, coerce_value, notebook_parameters
+from crmlib.report.params import (
+    NotebookParameter,
+    coerce_value,
+    notebook_defaults,
+    notebook_parameters,
+)
 from crmlib.report.runner import find_notebooks, plan_runs, run_reports
 
 OK = FIXTURES / "ok.ipynb"
@@ -22,6 +27,14 @@ def test_parameters_are_read_with_their_types():
     kinds = {name: p.kind for name, p in params.items()}
     assert kinds == {"db_url": "optional", "mask_pii": "bool", "top_n": "int", "ratio": "float",
                      "label": "str", "as_of": "date", "interactive": "bool", "fail": "bool"}
+
+
+def test_defaults_are_python_values():
+    assert notebook_defaults(OK) == {"db_url": None, "mask_pii": True, "top_n": 5, "ratio": 0.5,
+                                     "label": "fixture", "as_of": "2025-01-31", "interactive": True,
+                                     "fail": False}
+    # a default that is an expression, not a literal, stays its source text
+    assert NotebookParameter(name="n", default="2 ** 10", kind="str").value == "2 ** 10"
 
 
 @pytest.mark.parametrize(("kind", "given", "expected"), [

@@ -9,8 +9,6 @@ clustering and the latent customer types. Analyses never read truth tables; only
 
 from __future__ import annotations
 
-import ast
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +19,15 @@ from threadpoolctl import threadpool_limits
 
 import crmlib
 from crmlib import segments as seg
+from crmlib.report.params import notebook_defaults
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "segmentation.ipynb"
 AS_OF = "2025-12-31"  # the sample covers 2023-01-01 .. 2025-12-31
 
 
-def notebook_parameters() -> dict:
-    """The literal values of the notebook's ``parameters`` cell."""
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-            if isinstance(node, ast.Assign)}
-
-
 def notebook_clusters(features: pd.DataFrame) -> seg.CustomerClusters:
     """Fit the clustering exactly as the notebook does with its default parameters."""
-    p = notebook_parameters()
+    p = notebook_defaults(NOTEBOOK)
     with threadpool_limits(1):  # KMeans' OpenMP threads spin on a busy 2-core machine
         return seg.CustomerClusters(method=p["cluster_method"], k_range=p["k_range"],
                                     scaling=p["cluster_scaling"], covariance_type=p["cluster_covariance"],
@@ -130,7 +120,7 @@ def test_pricing_on_rfm_segments(small):
 def test_clustering_runs_on_small_sample(small):
     crm, orders, lines, _, _ = small
     model = notebook_clusters(features_of(crm, orders, lines))
-    p = notebook_parameters()
+    p = notebook_defaults(NOTEBOOK)
     assert p["k_range"][0] <= model.n_clusters_ <= p["k_range"][1]
     assert model.cluster_names_.str.contains("high|low").all()
 

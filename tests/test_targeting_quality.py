@@ -8,7 +8,6 @@ notebook's default budget and cost per contact.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +15,11 @@ import pandas as pd
 import pytest
 
 from crmlib import targeting as tg
+from crmlib.report.params import notebook_defaults
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "campaign_targeting.ipynb"
 CUSTOMERS = 20000
 SEED = 11
-
-
-def notebook_defaults() -> dict:
-    cell = next(c for c in json.loads(NOTEBOOK.read_text())["cells"]
-                if "parameters" in c.get("metadata", {}).get("tags", []))
-    values: dict = {}
-    exec("".join(cell["source"]), {}, values)
-    return values
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def world():
     everything = generate(customers=CUSTOMERS, seed=SEED)
     tables = {name: everything[name] for name in tg.REQUIRED_COLUMNS}
     truth = everything["truth_customers"].set_index("customer_id")
-    defaults = notebook_defaults()
+    defaults = notebook_defaults(NOTEBOOK)
     ids = sorted(tables["campaign_contacts"]["campaign_id"].unique())
     frame = tg.campaign_frame(tables, ids)
     customers = frame["customer_id"].unique()

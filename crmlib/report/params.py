@@ -31,7 +31,8 @@ from typing import Any
 from ..config import redact_url
 from ..errors import ParameterError
 
-__all__ = ["NotebookParameter", "coerce_value", "notebook_parameters", "validate_parameters"]
+__all__ = ["NotebookParameter", "coerce_value", "notebook_defaults", "notebook_parameters",
+           "validate_parameters"]
 
 _INT = re.compile(r"^[+-]?\d+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -81,6 +82,14 @@ class NotebookParameter:
     @property
     def type_name(self) -> str:
         return TYPE_NAMES[self.kind]
+
+    @property
+    def value(self) -> Any:
+        """The default as a Python value (its source text when it is not a literal)."""
+        try:
+            return ast.literal_eval(self.default)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return self.default
 
 
 def _kind(default_src: str, annotation: str | None) -> str:
@@ -138,6 +147,14 @@ def notebook_parameters(path: str | Path) -> dict[str, NotebookParameter]:
         )
         for p in translator.inspect(cell)
     }
+
+
+def notebook_defaults(path: str | Path) -> dict[str, Any]:
+    """The default value of each parameter of the notebook at ``path``, in the order of the cell.
+
+    What a run without ``-p`` uses; see :func:`notebook_parameters` for names, kinds and help.
+    """
+    return {name: p.value for name, p in notebook_parameters(path).items()}
 
 
 def _fail(param: NotebookParameter, value: Any, where: str) -> ParameterError:

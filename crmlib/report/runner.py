@@ -28,7 +28,6 @@ counts the cells of the executed notebook from 0), attempt, crmlib_version, pyth
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import json
 import os
@@ -204,8 +203,8 @@ def _check_engine(declared: dict[str, NotebookParameter], values: dict[str, Any]
         return
     from ..engines import check_engine, require_spark
 
-    engine = values.get("engine", _default_value(declared["engine"]))
-    master = values.get("spark_master", _default_value(declared["spark_master"])
+    engine = values.get("engine", declared["engine"].value)
+    master = values.get("spark_master", declared["spark_master"].value
                         if "spark_master" in declared else None)
     check_engine(engine, master, where=where)
     if engine == "spark":
@@ -353,12 +352,6 @@ def _new_run_id(folder: Path, started: _dt.datetime) -> str:
     return run_id
 
 
-def _default_value(param: NotebookParameter):
-    try:
-        return ast.literal_eval(param.default)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return param.default
-
 
 def _publish_latest(reports_dir: Path, report: str, run_dir: Path) -> None:
     target = reports_dir / report
@@ -442,7 +435,7 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
 
     report = plan.report
     metrics, found = extract_results(nb)
-    effective = {name: _default_value(p) for name, p in plan.declared.items()}
+    effective = {name: p.value for name, p in plan.declared.items()}
     effective.update(plan.parameters)
     summary = {
         "report": report,
