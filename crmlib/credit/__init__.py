@@ -13,6 +13,7 @@ Modules, in the order a report uses them:
 - :mod:`~crmlib.credit.risk`: expected loss = probability x outstanding.
 - :mod:`~crmlib.credit.drift`: population stability index of the score and the model variables.
 - :mod:`~crmlib.credit.plots`: plots that take ``ax=None`` and return the Axes.
+- :mod:`~crmlib.credit.review`: the report's findings as plain sentences.
 
 DataFrames in, DataFrames out; nothing here opens a database. Importing is cheap: the submodules
 load when first used (``from crmlib.credit import models``).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["drift", "evaluation", "features", "models", "plots", "profile", "risk", "target"]
+__all__ = ["drift", "evaluation", "features", "models", "plots", "profile", "review", "risk", "target"]
 
 
 def __getattr__(name: str):
