@@ -17,6 +17,7 @@ from .coverage import GAP_NOTES, data_gaps
 from .features import CLUSTER_FEATURES, customer_features, order_values
 from .pricing import discount_response, pricing_tests, segment_pricing
 from .profit import customer_margin, pareto_curve, profit_tiers, tier_summary
+from .review import Findings, findings
 from .rfm import (
     SEGMENT_MAPS,
     SEGMENT_ORDER,
@@ -32,6 +33,7 @@ __all__ = [
     "SEGMENT_ORDER",
     "BetaGeoFitter",
     "CustomerClusters",
+    "Findings",
     "GAP_NOTES",
     "GammaGammaFitter",
     "acquisition_cost",
@@ -43,6 +45,7 @@ __all__ = [
     "customer_margin",
     "data_gaps",
     "discount_response",
+    "findings",
     "order_values",
     "pareto_curve",
     "pricing_tests",
