@@ -3,15 +3,14 @@
 One page per public module of crmlib (no path part starting with ``_``), so a module added or
 removed needs no edit here: ``::: crmlib.x.y`` makes mkdocstrings render the module's numpydoc
 docstrings. A package page shows the package's docstring and links to its modules. Module
-docstrings for the index are read with ``ast``, so the hook imports nothing from crmlib.
+docstrings for the index are read with ``ast``, so the hook imports nothing from crmlib (and
+tests/test_docs_references.py imports it without mkdocs installed).
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-from mkdocs.structure.files import File
 
 ROOT = Path(__file__).parent
 PACKAGE = ROOT / "crmlib"
@@ -94,6 +93,8 @@ def on_config(config, **kwargs):
 
 
 def on_files(files, config, **kwargs):
+    from mkdocs.structure.files import File  # here: tests import this module without mkdocs
+
     modules = public_modules()
     files.append(File.generated(config, "api/index.md", content=index_content(modules)))
     for m in modules:
