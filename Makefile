@@ -48,7 +48,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP) ## build the user guide and API reference into site/ (strict: broken links fail)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP) ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check crmlib tests benchmarks
