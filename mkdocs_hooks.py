@@ -62,8 +62,8 @@ def page_content(name: str, modules: list[str]) -> str:
 def index_content(modules: list[str]) -> str:
     lines = ["# API reference", "",
              "Generated from the numpydoc docstrings of every public module of crmlib (modules and",
-             "names starting with `_` are internal). The [user guide](../index.md) explains how the",
-             "pieces fit together.", "",
+             "names starting with `_` are internal). The [user guide](../index.md) explains how",
+             "the pieces fit together.", "",
              "| module | what it is |", "|---|---|"]
     for m in modules:
         lines.append(f"| [`{m}`]({m}.md) | {summary(m)} |")

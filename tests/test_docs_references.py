@@ -46,10 +46,11 @@ def code_of(text: str) -> list[str]:
     return blocks + [a or b for a, b in spans]
 
 
-def python_strings() -> list[tuple[str, str]]:
-    """(file, text) of every string constant and f-string skeleton in crmlib."""
+def python_strings(*folders: str) -> list[tuple[str, str]]:
+    """(file, text) of every string constant and f-string skeleton in crmlib (or the folders)."""
     found = []
-    for path in sorted((ROOT / "crmlib").rglob("*.py")):
+    paths = [p for folder in folders or ("crmlib",) for p in (ROOT / folder).rglob("*.py")]
+    for path in sorted(paths):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found.append((rel(path), node.value))
@@ -130,8 +131,9 @@ def test_every_relative_link_resolves():
 
 
 def test_every_docs_page_named_in_code_messages_or_notebooks_exists():
-    """docs/*.md pointers in crmlib's docstrings and error messages, notebooks, schedules.yml."""
-    sources = python_strings() + notebook_texts() + [
+    """docs/*.md pointers in crmlib's docstrings and messages, tests, benchmarks, notebooks,
+    schedules.yml and the Makefile."""
+    sources = python_strings("crmlib", "tests", "benchmarks") + notebook_texts() + [
         ("schedules.yml", (ROOT / "schedules.yml").read_text()),
         ("Makefile", (ROOT / "Makefile").read_text())]
     pages = {"docs/" + p for p in site_pages()}
@@ -222,7 +224,8 @@ def crmlib_commands() -> dict[str, set[str]]:
 
 
 COMMAND_AT_START = re.compile(  # `crmlib X` where a shell would run it
-    r"(?:^|[;|&(]\s*|\$\(BIN\)/|\.venv/bin/|^\s*(?:[A-Z_]+=\S+\s+)+)crmlib ([a-z][\w-]*)(?: ([a-z][\w-]*))?",
+    r"(?:^|[;|&(]\s*|\$\(BIN\)/|\.venv/bin/|^\s*(?:[A-Z_]+=\S+\s+)+)"
+    r"crmlib ([a-z][\w-]*)(?: ([a-z][\w-]*))?",
     re.M)
 
 
