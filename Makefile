@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DB     := data/crm.sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports prune test lab sample benchmarks lint clean
+.PHONY: help install reports prune test lab sample benchmarks lint docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,8 +40,18 @@ lab: $(STAMP) ## start JupyterLab on the project's environment and kernel
 benchmarks: $(STAMP) ## run every benchmark in benchmarks/ (prints ratio lines)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The documentation site: the `docs` extra into .venv once, then a strict build (a broken link,
+# page or API reference fails) into site/.
+DOCS_STAMP := $(VENV)/.docs-stamp
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP) ## build the user guide and API reference into site/ (strict: broken links fail)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP) ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check crmlib tests benchmarks
 
 clean: ## remove the environment, generated data and reports
-	rm -rf $(VENV) $(DB) reports/*/ reports/index.html
+	rm -rf $(VENV) $(DB) reports/*/ reports/index.html site

@@ -17,7 +17,10 @@ def _norm(spec: str) -> tuple[str, str]:
 
 
 def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # environment.yml is the full working environment: the core and every extra
+    project = meta["dependencies"] + [d for extra in meta.get("optional-dependencies", {}).values()
+                                      for d in extra]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     conda = [d for d in env if isinstance(d, str) and not d.startswith(("python", "pip"))]
     pip = next(d["pip"] for d in env if isinstance(d, dict))
@@ -27,5 +30,5 @@ def test_environment_yml_matches_pyproject():
 
 def test_gitignore_keeps_generated_files_out():
     ignore = (ROOT / ".gitignore").read_text()
-    for pattern in ("data/*.sqlite", "reports/*", ".venv/"):
+    for pattern in ("data/*.sqlite", "reports/*", ".venv", "site/"):
         assert pattern in ignore

@@ -3,8 +3,10 @@
 For index.html and every latest.html: no console error, no uncaught exception, no failed resource
 load, no JavaScript dialog (an escaped ``<script>alert(1)</script>`` must stay text), every image
 displayed (naturalWidth > 0), no code visible; a screenshot of each page is kept in the test's
-temporary folder. Skipped only when Chromium is not installed (``apt-get install chromium``;
-``.ci/run`` installs it).
+temporary folder. A real report (sales_performance on the test sample) gets the same checks, and
+the top of its page is saved as docs/img/sales_performance.png, the screenshot the README and the
+docs show, so it is never stale. Skipped only when Chromium is not installed
+(``apt-get install chromium``; ``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import pytest
 from report_support import XSS, executed_reports
 
+ROOT = Path(__file__).resolve().parents[1]
+DOCS_SCREENSHOT = ROOT / "docs" / "img" / "sales_performance.png"  # shown by README.md and docs/
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(n)), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
@@ -121,8 +125,9 @@ class Browser:
                 found.append("dialog: " + p.get("message", ""))
         return found
 
-    def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+    def screenshot(self, path: Path, whole_page: bool = True) -> None:
+        data = self.call("Page.captureScreenshot", format="png",
+                         captureBeyondViewport=whole_page)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self):
@@ -195,3 +200,22 @@ def test_history_links_resolve(ex, browser):
     for href in hrefs:
         assert href.startswith("file://")
         assert Path(href[len("file://"):]).is_file(), href
+
+
+def test_a_real_report_works_in_a_browser_and_gives_the_docs_screenshot(browser, tmp_path):
+    from crmlib.report.runner import run_reports
+
+    (result,) = run_reports(["sales_performance"], notebooks_dir=ROOT / "notebooks",
+                            reports_dir=tmp_path / "reports", progress=False, timeout=300)
+    assert result.status == "ok", result.error
+    page = tmp_path / "reports" / "sales_performance" / "latest.html"
+    state = browser.open(page.as_uri())
+    assert browser.errors() == []
+    assert state["broken"] == [] and state["images"] >= 1 and state["code"] == 0
+    assert state["title"].startswith("Sales performance")
+    shot = tmp_path / "sales_performance.png"
+    browser.screenshot(shot, whole_page=False)  # the top of the page: header, findings, figures
+    assert shot.stat().st_size > 20000
+    # only a checked page replaces the committed screenshot
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, DOCS_SCREENSHOT)
