@@ -55,6 +55,14 @@ def _default_model(seed):
     return tg.fit_model(_sample(seed)["train"], model=notebook_defaults(NOTEBOOK)["model"])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _release_samples():
+    """The samples and models are cached for this module only: free them (about 0.8 GB) after it."""
+    yield
+    _sample.cache_clear()
+    _default_model.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def world():
     sample = _sample(SEED)
