@@ -87,7 +87,7 @@ def test_too_few_conversions(data, model):
 
 
 def test_unknown_model_name():
-    with pytest.raises(ParameterError, match=r"'model' must be one of \['ensemble', .*'propensity'\]; got 'forest'"):
+    with pytest.raises(ParameterError, match=r"'model' must be one of \['auto', 'ensemble', .*'propensity'\]; got 'forest'"):
         tg.make_model("forest")
 
 
@@ -117,3 +117,81 @@ def test_fit_does_not_change_the_input(data):
     before = frame.copy()
     tg.DRLearner().fit(frame, frame["treatment"], frame["converted"])
     pd.testing.assert_frame_equal(frame, before)
+
+
+# -- UpliftSelector -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    return experiment(n=2000, seed=1)[0]
+
+
+def test_selector_refits_the_learner_with_the_best_cross_validated_qini(small):
+    frame = small
+    sel = tg.UpliftSelector(candidates=["interaction_logit", "two_model"], cv=3).fit(
+        frame, frame["treatment"], frame["converted"])
+    table = sel.cv_scores_
+    assert list(table.index) == ["interaction_logit", "two_model"] and table.index.name == "model"
+    assert list(table.columns) == ["qini", "qini_std", "fold_1", "fold_2", "fold_3", "chosen"]
+    folds = table[["fold_1", "fold_2", "fold_3"]]
+    assert np.allclose(table["qini"], folds.mean(axis=1)) and np.allclose(table["qini_std"], folds.std(axis=1))
+    assert sel.chosen_ == table["qini"].idxmax() and table["chosen"].sum() == 1 and table.loc[sel.chosen_, "chosen"]
+    refit = tg.make_model(sel.chosen_).fit(frame, frame["treatment"], frame["converted"])
+    assert np.allclose(sel.predict(frame), refit.predict(frame))
+    out = sel.predict_outcomes(frame.head(5))
+    assert np.allclose(out["uplift"], out["p_treated"] - out["p_control"])
+
+
+def test_selector_folds_are_held_out_customers_stratified_by_contact_and_conversion(small):
+    """Each fold's Qini equals the one computed by hand on customer-grouped, stratified folds."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    frame = small
+    t, y = frame["treatment"].to_numpy(), frame["converted"].to_numpy()
+    sel = tg.UpliftSelector(candidates=["two_model"], cv=3, random_state=4).fit(frame, t, y)
+    folds = StratifiedGroupKFold(3, shuffle=True, random_state=4).split(
+        frame, 2 * t.astype(int) + y.astype(int), groups=frame["customer_id"])
+    for i, (train, test) in enumerate(folds, start=1):
+        assert not set(frame["customer_id"].iloc[train]) & set(frame["customer_id"].iloc[test])
+        model = tg.TwoModelUplift(random_state=4).fit(frame.iloc[train], t[train], y[train])
+        expected = tg.qini_coefficient(y[test], t[test], model.predict(frame.iloc[test]))
+        assert sel.cv_scores_.loc["two_model", f"fold_{i}"] == pytest.approx(expected)
+
+
+def test_selector_scores_the_ensemble_as_the_mean_of_its_members(small):
+    frame = small
+    args = frame, frame["treatment"], frame["converted"]
+    shared = tg.UpliftSelector(candidates=["ensemble", "dr_learner", "interaction_logit"], cv=2).fit(*args)
+    alone = tg.UpliftSelector(candidates=["ensemble"], cv=2).fit(*args)
+    assert shared.cv_scores_.loc["ensemble", "qini"] == pytest.approx(alone.cv_scores_.loc["ensemble", "qini"])
+
+
+def test_selector_is_the_default_model(small):
+    assert isinstance(tg.make_model(), tg.UpliftSelector)
+    fitted = tg.fit_model(small)
+    assert fitted.name == "auto" and fitted.kind == "uplift"
+    assert fitted.model.chosen_ in tg.LEARNERS and list(fitted.model.cv_scores_.index) == list(tg.LEARNERS)
+
+
+@pytest.mark.parametrize("params, frame_edit, match", [
+    ({"candidates": ["forest"]}, None, r"'candidates' must be one of \['ensemble', .*'interaction_logit'\]; got 'forest'"),
+    ({"candidates": []}, None, r"'candidates' is empty"),
+    ({"candidates": ["two_model", "two_model"]}, None, r"'candidates' names a learner twice"),
+    ({"candidates": ["propensity"]}, None, r"'candidates' must be one of"),
+    ({"cv": 1}, None, r"'cv' must be an int in \[2, inf\); got 1"),
+    ({}, lambda f: f.drop(columns="customer_id"), r"missing column\(s\) \['customer_id'\]"),
+])
+def test_selector_bad_input(small, params, frame_edit, match):
+    frame = frame_edit(small) if frame_edit else small
+    from crmlib.errors import CrmlibError
+
+    with pytest.raises(CrmlibError, match=match):
+        tg.UpliftSelector(**params).fit(frame, frame["treatment"], frame["converted"])
+
+
+def test_selector_without_groups_and_unfitted(small):
+    frame = small.drop(columns="customer_id")
+    sel = tg.UpliftSelector(candidates=["two_model"], group=None).fit(frame, frame["treatment"], frame["converted"])
+    assert sel.chosen_ == "two_model"
+    with pytest.raises(NotFittedError, match="This UpliftSelector instance is not fitted yet"):
+        tg.UpliftSelector().predict(frame)

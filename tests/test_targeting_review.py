@@ -18,6 +18,7 @@ S = np.array([8, 7, 6, 5, 4, 3, 2, 1], dtype=float)
 # -- choose_model ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model, candidates", [
+    ("auto", ("auto", "two_model", "propensity")),
     ("ensemble", ("ensemble", "two_model", "propensity")),
     ("two_model", ("two_model", "propensity")),
     ("propensity", ("propensity",)),
@@ -36,13 +37,42 @@ def test_choose_model_without_a_control_group_falls_back_to_propensity():
 
 
 @pytest.mark.parametrize("model, has_control, match", [
-    ("forest", True, r"targeting.choose_model: 'model' must be one of \['ensemble', 'dr_learner', 'x_learner', "
-                     r"'two_model', 'interaction_logit', 'propensity'\]; got 'forest'"),
+    ("forest", True, r"targeting.choose_model: 'model' must be one of \['auto', 'ensemble', 'dr_learner', "
+                     r"'x_learner', 'two_model', 'interaction_logit', 'propensity'\]; got 'forest'"),
     ("ensemble", 1, r"targeting.choose_model: 'has_control' must be bool; got 1 \(int\)"),
 ])
 def test_choose_model_bad_input(model, has_control, match):
     with pytest.raises(ParameterError, match=match):
         tg.choose_model(model, has_control=has_control, campaign="x")
+
+
+# -- select_learner -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def contacts():
+    from test_targeting_models import experiment
+
+    return experiment(n=2000, seed=1)[0]
+
+
+def test_select_learner_resolves_auto_by_cross_validated_qini(contacts):
+    choice = tg.choose_model("auto", has_control=True, campaign="x")
+    resolved, table = tg.select_learner(choice, contacts, cv=2)
+    assert list(table.index) == list(tg.LEARNERS)
+    assert resolved.name == table["qini"].idxmax() == table.index[table["chosen"]].item()
+    assert resolved.candidates == tuple(dict.fromkeys((resolved.name, "two_model", "propensity")))
+    assert resolved.note is None
+
+
+@pytest.mark.parametrize("model, has_control", [("two_model", True), ("auto", False), ("propensity", True)])
+def test_select_learner_leaves_a_named_model_alone(contacts, model, has_control):
+    choice = tg.choose_model(model, has_control=has_control, campaign="x")
+    assert tg.select_learner(choice, contacts) == (choice, None)
+
+
+def test_select_learner_bad_input(contacts):
+    with pytest.raises(ParameterError, match=r"targeting.select_learner: 'choice' must be ModelChoice; got"):
+        tg.select_learner("auto", contacts)
 
 
 # -- score_checks ---------------------------------------------------------------------------------

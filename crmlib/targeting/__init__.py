@@ -5,7 +5,8 @@ Modules
 features
     Customer features as of a date (no leakage) and campaign contact frames.
 uplift
-    Uplift learners (two-model, interaction logit, X-learner, DR-learner, ensemble).
+    Uplift learners (two-model, interaction logit, X-learner, DR-learner, ensemble) and the
+    default that chooses among them by cross-validated Qini (``UpliftSelector``).
 evaluation
     Qini and uplift curves, Qini coefficient / AUUC, uplift by decile, response rates.
 propensity
@@ -59,8 +60,10 @@ from .review import (
                        choose_model,
                        findings,
                        score_checks,
+                       select_learner,
 )
 from .uplift import (
+                       LEARNERS,
                        MODELS,
                        DRLearner,
                        InteractionLogit,
@@ -69,6 +72,7 @@ from .uplift import (
                        TooFewConversionsError,
                        TwoModelUplift,
                        UpliftEnsemble,
+                       UpliftSelector,
                        XLearner,
                        cross_fit_predict,
                        fit_model,
@@ -76,13 +80,15 @@ from .uplift import (
 )
 
 __all__ = [
-    "FEATURE_COLUMNS", "MODELS", "MODEL_FEATURES", "REQUIRED_COLUMNS",
+    "FEATURE_COLUMNS", "LEARNERS", "MODELS", "MODEL_FEATURES", "REQUIRED_COLUMNS",
     "CategoryPropensity", "DRLearner", "InteractionLogit", "NoControlGroupError", "ResponsePropensity",
-    "TargetingWarning", "TooFewConversionsError", "TwoModelUplift", "UpliftEnsemble", "XLearner",
+    "TargetingWarning", "TooFewConversionsError", "TwoModelUplift", "UpliftEnsemble", "UpliftSelector",
+    "XLearner",
     "auuc", "break_even_cost", "campaign_frame", "category_frame", "category_propensity",
     "compare_strategies", "cross_fit_predict", "customer_features", "fit_model", "list_summary", "make_model",
     "margin_per_conversion", "profit_curve", "qini_coefficient", "qini_curve", "response_rates",
     "select_campaign", "target_list", "top_prospects", "uplift_by_decile", "uplift_curve",
     # review: the steps of the campaign_targeting report
     "CHECK_COLUMNS", "ModelChoice", "choose_model", "findings", "score_checks",
+    "select_learner",
 ]

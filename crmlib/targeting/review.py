@@ -1,5 +1,6 @@
 """The steps of a campaign review (the ``campaign_targeting`` report) that are logic, not narrative:
-which model to use and which to check it against, the held-out score checks, and the findings.
+which model to use and which to check it against (for 'auto', the learner with the best
+cross-validated Qini), the held-out score checks, and the findings.
 
 Nothing here opens a database or displays anything: frames and names in, a frame, a dataclass or
 a list of sentences out.
@@ -14,9 +15,9 @@ import pandas as pd
 
 from .._validation import check_columns, check_one_of, check_type
 from .evaluation import auuc, qini_coefficient
-from .uplift import MODELS
+from .uplift import MODELS, UpliftSelector
 
-__all__ = ["CHECK_COLUMNS", "ModelChoice", "choose_model", "findings", "score_checks"]
+__all__ = ["CHECK_COLUMNS", "ModelChoice", "choose_model", "findings", "score_checks", "select_learner"]
 
 #: Columns of :func:`score_checks`.
 CHECK_COLUMNS = ("qini_coefficient", "auuc")
@@ -70,6 +71,8 @@ def choose_model(model: str, *, has_control: bool, campaign: str) -> ModelChoice
     --------
     >>> choose_model("ensemble", has_control=True, campaign="Spring Newsletter 2025").candidates
     ('ensemble', 'two_model', 'propensity')
+    >>> choose_model("auto", has_control=False, campaign="Spring Newsletter 2025").name
+    'propensity'
     """
     where = "targeting.choose_model"
     check_one_of(model, MODELS, name="model", where=where)
@@ -82,6 +85,40 @@ def choose_model(model: str, *, has_control: bool, campaign: str) -> ModelChoice
         return ModelChoice(model, (model,))
     return ModelChoice(model, tuple(dict.fromkeys((model, *BENCHMARKS))))
 
+
+def select_learner(choice: ModelChoice, frame: pd.DataFrame, *, cv: int = 3,
+                   random_state: int = 0) -> tuple[ModelChoice, pd.DataFrame | None]:
+    """Resolve 'auto' to the uplift learner with the best cross-validated Qini on ``frame``.
+
+    Parameters
+    ----------
+    choice : ModelChoice
+        From :func:`choose_model`; any model other than 'auto' is returned as it is.
+    frame : pandas.DataFrame
+        The training contacts (``customer_id``, ``treatment``, ``converted`` and the model
+        features, as from :func:`~crmlib.targeting.features.campaign_frame`).
+    cv : int, default=3
+        Folds of :class:`~crmlib.targeting.uplift.UpliftSelector` (by customer, stratified by
+        contact x conversion).
+    random_state : int, default=0
+
+    Returns
+    -------
+    choice : ModelChoice
+        With the chosen learner's name in place of 'auto' (and first among the candidates).
+    cv_scores : pandas.DataFrame or None
+        :attr:`UpliftSelector.cv_scores_`; None when nothing was chosen.
+
+    Examples
+    --------
+    >>> choice, table = select_learner(choose_model("auto", has_control=True, campaign="x"), frame)  # doctest: +SKIP
+    """
+    check_type(choice, ModelChoice, name="choice", where="targeting.select_learner")
+    if choice.name != "auto":
+        return choice, None
+    selector = UpliftSelector(cv=cv, random_state=random_state).fit(frame, frame["treatment"], frame["converted"])
+    name = selector.chosen_
+    return ModelChoice(name, tuple(dict.fromkeys((name, *BENCHMARKS))), choice.note), selector.cv_scores_
 
 def score_checks(y, treatment, scores: pd.DataFrame) -> pd.DataFrame:
     """Qini coefficient and AUUC of each model's held-out scores.

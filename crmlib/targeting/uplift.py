@@ -12,7 +12,9 @@ All learners share one interface, learned on a randomised campaign (contacted vs
   meta-learners that regress imputed or doubly robust individual effects on the features with a
   heavily regularised random forest, using cross-fitted outcome models.
 - :class:`UpliftEnsemble`: the mean uplift of several learners (default: DR-learner and
-  interaction logit), the default model because it is the most stable on campaign-sized data.
+  interaction logit).
+- :class:`UpliftSelector` (``model='auto'``, the default): the learner above with the best
+  cross-validated Qini on the training customers, refitted on all of them.
 
 The treatment probability is the contacted share of the training rows: the control group is drawn
 at random, so it does not depend on the customer.
@@ -27,20 +29,24 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, KFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.preprocessing import SplineTransformer
 from threadpoolctl import threadpool_limits
 
 from .._validation import check_columns, check_fitted, check_interval, check_one_of
 from ..errors import EmptyDataError, ParameterError
+from .evaluation import qini_coefficient
 from .features import MODEL_FEATURES
 
-__all__ = ["MODELS", "DRLearner", "InteractionLogit", "NoControlGroupError", "TargetingWarning",
-           "TooFewConversionsError", "TwoModelUplift", "UpliftEnsemble", "XLearner",
+__all__ = ["LEARNERS", "MODELS", "DRLearner", "InteractionLogit", "NoControlGroupError", "TargetingWarning",
+           "TooFewConversionsError", "TwoModelUplift", "UpliftEnsemble", "UpliftSelector", "XLearner",
            "FittedModel", "cross_fit_predict", "fit_model", "make_model"]
 
-#: Names accepted by :func:`make_model` (and the notebook's ``model`` parameter).
-MODELS = ("ensemble", "dr_learner", "x_learner", "two_model", "interaction_logit", "propensity")
+#: The uplift learners by name; :class:`UpliftSelector` chooses among them.
+LEARNERS = ("ensemble", "dr_learner", "x_learner", "two_model", "interaction_logit")
+#: Names accepted by :func:`make_model` (and the notebook's ``model`` parameter): 'auto' chooses
+#: one of :data:`LEARNERS` by cross-validated Qini (:class:`UpliftSelector`).
+MODELS = ("auto", *LEARNERS, "propensity")
 
 
 class NoControlGroupError(EmptyDataError):
@@ -394,7 +400,135 @@ class UpliftEnsemble(_Base):
                 np.mean([o["p_treated"].to_numpy() for o in outs], axis=0))
 
 
-def make_model(name: str = "ensemble", *, columns=None, random_state: int = 0):
+# ------------------------------------------------------------------------- choosing the learner
+class UpliftSelector(_Base):
+    """The uplift learner with the best cross-validated Qini on the training rows, refitted on all.
+
+    The training rows are split into ``cv`` folds, stratified by contact x conversion (so each fold
+    keeps the control group's share and its conversions) and, with ``group``, keeping each
+    customer's contacts in one fold. Every candidate is fitted on the other folds and ranks the
+    held-out fold; its score is the mean Qini coefficient over the folds
+    (:func:`~crmlib.targeting.evaluation.qini_coefficient`). The best candidate (the first listed on
+    a tie) is refitted on all rows and predicts.
+
+    The 'ensemble' candidate is not refitted in the folds when both its members ('dr_learner' and
+    'interaction_logit') are candidates: its uplift is the mean of theirs, which is exactly what
+    :class:`UpliftEnsemble` predicts.
+
+    Parameters
+    ----------
+    candidates : sequence of str, optional
+        Names from :data:`LEARNERS`; default all of them.
+    cv : int, default=3
+        Number of folds.
+    group : str or None, default='customer_id'
+        Column of ``X`` whose rows stay in one fold (a customer contacted in several campaigns);
+        None treats rows as independent.
+    columns : list of str, optional
+        Feature columns, passed to the candidates; default
+        :data:`~crmlib.targeting.features.MODEL_FEATURES`.
+    min_conversions : int, default=10
+        Checked on all rows, as for the other learners.
+    random_state : int, default=0
+        Seeds the folds and the candidates.
+
+    Attributes
+    ----------
+    chosen_ : str
+        Name of the chosen learner.
+    cv_scores_ : pandas.DataFrame
+        Index ``model`` (the candidates, in order); ``qini`` (mean over folds), ``qini_std``, then
+        ``fold_1`` ... ``fold_<cv>`` (float64), and ``chosen`` (bool).
+    best_estimator_ : fitted learner
+        The chosen learner refitted on all rows.
+    columns_ : list of str
+
+    Examples
+    --------
+    >>> selector = UpliftSelector().fit(frame, frame["treatment"], frame["converted"])  # doctest: +SKIP
+    >>> selector.chosen_, selector.cv_scores_["qini"]                                   # doctest: +SKIP
+    """
+
+    def __init__(self, candidates=None, *, cv: int = 3, group: str | None = "customer_id", columns=None,
+                 min_conversions: int = 10, random_state: int = 0):
+        self.candidates = candidates
+        self.cv = cv
+        self.group = group
+        self.columns = columns
+        self.min_conversions = min_conversions
+        self.random_state = random_state
+
+    def _names(self, where):
+        names = tuple(self.candidates) if self.candidates is not None else LEARNERS
+        if not names:
+            raise ParameterError(f"{where}: 'candidates' is empty; name at least one of {list(LEARNERS)}.",
+                                 name="candidates")
+        for name in names:
+            check_one_of(name, LEARNERS, name="candidates", where=where)
+        if len(set(names)) < len(names):
+            raise ParameterError(f"{where}: 'candidates' names a learner twice: {list(names)}.", name="candidates")
+        return names
+
+    def _folds(self, X, t, y, where):
+        check_interval(self.cv, 2, None, name="cv", where=where, integer=True, closed="left")
+        strata = 2 * t.astype(int) + y.astype(int)
+        if self.group is None:
+            return list(StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(X, strata))
+        check_columns(X, [self.group], where=where)
+        groups = X[self.group].to_numpy()
+        if len(pd.unique(groups)) < self.cv:
+            raise EmptyDataError(f"{where}: {len(pd.unique(groups))} value(s) of {self.group!r} cannot fill "
+                                 f"{self.cv} folds")
+        splitter = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
+        return list(splitter.split(X, strata, groups=groups))
+
+    def fit(self, X, treatment, y) -> UpliftSelector:
+        """Score every candidate by cross-validated Qini, then refit the best on all rows."""
+        where = "targeting.UpliftSelector.fit"
+        names = self._names(where)
+        values, t, y = self._check_fit(X, treatment, y)
+        frame = pd.DataFrame(values, columns=self.columns_, index=X.index)
+        folds = self._folds(X, t, y, where)
+        # the ensemble's uplift is the mean of its members': reuse them when they are candidates
+        members = ("dr_learner", "interaction_logit")
+        derived = "ensemble" in names and all(m in names for m in members)
+        scores = {name: [] for name in names}
+        for train, test in folds:
+            if not (~t[test]).any() or t[test].all():
+                raise EmptyDataError(f"{where}: a fold has no control or no contacted rows; use fewer folds")
+            preds = {}
+            for name in names:
+                if name == "ensemble" and derived:
+                    continue
+                model = make_model(name, columns=self.columns_, random_state=self.random_state)
+                model.min_conversions = 1
+                preds[name] = model.fit(frame.iloc[train], t[train], y[train]).predict(frame.iloc[test])
+            if derived:
+                preds["ensemble"] = np.mean([preds[m] for m in members], axis=0)
+            for name in names:
+                scores[name].append(qini_coefficient(y[test], t[test], preds[name]))
+        table = pd.DataFrame(scores, index=[f"fold_{i + 1}" for i in range(len(folds))]).T
+        table.insert(0, "qini_std", table.std(axis=1, ddof=1))
+        table.insert(0, "qini", table.drop(columns="qini_std").mean(axis=1))
+        table.index.name = "model"
+        self.chosen_ = str(table["qini"].idxmax())
+        table["chosen"] = table.index == self.chosen_
+        self.cv_scores_ = table
+        model = make_model(self.chosen_, columns=self.columns_, random_state=self.random_state)
+        model.min_conversions = self.min_conversions
+        self.best_estimator_ = model.fit(frame, t, y)
+        return self
+
+    def _transform(self, X, where):
+        check_fitted(self, "best_estimator_")
+        return super()._transform(X, where)
+
+    def _outcomes(self, values):
+        out = self.best_estimator_.predict_outcomes(pd.DataFrame(values, columns=self.columns_))
+        return out["p_control"].to_numpy(), out["p_treated"].to_numpy()
+
+
+def make_model(name: str = "auto", *, columns=None, random_state: int = 0):
     """A new, unfitted model by name: one of :data:`MODELS`.
 
     'propensity' gives a :class:`~crmlib.targeting.propensity.ResponsePropensity` (who converts
@@ -406,6 +540,7 @@ def make_model(name: str = "ensemble", *, columns=None, random_state: int = 0):
 
         return ResponsePropensity(columns=columns, random_state=random_state)
     return {
+        "auto": lambda: UpliftSelector(columns=columns, random_state=random_state),
         "ensemble": lambda: UpliftEnsemble(columns=columns, random_state=random_state),
         "dr_learner": lambda: DRLearner(columns=columns, random_state=random_state),
         "x_learner": lambda: XLearner(columns=columns, random_state=random_state),
@@ -482,7 +617,7 @@ class FittedModel:
         return f"FittedModel(name={self.name!r}, kind={self.kind!r})"
 
 
-def fit_model(frame: pd.DataFrame, *, model: str = "ensemble", min_conversions: int = 10,
+def fit_model(frame: pd.DataFrame, *, model: str = "auto", min_conversions: int = 10,
               random_state: int = 0) -> FittedModel:
     """Fit the named model on campaign contacts; without a control group, fall back to propensity.
 
@@ -491,8 +626,9 @@ def fit_model(frame: pd.DataFrame, *, model: str = "ensemble", min_conversions: 
     frame : pandas.DataFrame
         Contacts with ``treatment``, ``converted`` and the model features
         (:func:`~crmlib.targeting.features.campaign_frame`).
-    model : str, default='ensemble'
-        One of :data:`MODELS`.
+    model : str, default='auto'
+        One of :data:`MODELS`; 'auto' is :class:`UpliftSelector` (its ``chosen_`` learner and
+        ``cv_scores_`` are on ``FittedModel.model``).
     min_conversions : int, default=10
     random_state : int, default=0
 
