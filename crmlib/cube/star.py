@@ -84,7 +84,7 @@ CUSTOMER_COLUMNS = ("customer_id", "region")
 TARGET_COLUMNS = ("rep_id", "month", "target_amount")
 
 DIM_KEY = {"date": "date_key", "product": "product_key", "customer": "customer_key",
-        "channel": "channel_key", "rep": "rep_key"}
+           "channel": "channel_key", "rep": "rep_key"}
 
 
 @dataclass(frozen=True, eq=False)
