@@ -13,9 +13,9 @@ including reading the Parquet files, memory is the peak resident set of the chil
 process tree (the JVM included for Spark), sampled every 0.1 s.
 
 - rules, pandas path: read Parquet with pandas, crmlib.baskets.make_baskets and mine_rules;
-  Spark path: crmlib.spark.rules (FPGrowth, all measures, Fisher tests, correction).
+  Spark path: crmlib.baskets.spark (FPGrowth, all measures, Fisher tests, correction).
 - rfm, pandas path: crmlib.segments (order_values, rfm_table, rfm_scores);
-  Spark path: crmlib.spark.rfm.
+  Spark path: crmlib.segments.spark_rfm.
 
 Ends with one ratio line per comparison (above 1: Spark is better) and writes scale.png.
 """
@@ -110,22 +110,22 @@ def _spark_session():
 
 
 def _spark_rules(path: Path) -> dict:
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     spark = _spark_session()
     b = sr.baskets(spark, path)
     rules, _, _ = sr.mine_rules(b, min_support=MIN_SUPPORT)
     n = rules.count()
     spark.stop()
-    return {"rules": int(n), "impl": "crmlib.spark.rules"}
+    return {"rules": int(n), "impl": "crmlib.baskets.spark"}
 
 
 def _spark_rfm(path: Path) -> dict:
-    from crmlib.spark import rfm as srfm
+    from crmlib.segments import spark_rfm as srfm
 
     spark = _spark_session()
     scored = srfm.rfm_scores(srfm.rfm_table(srfm.order_values(spark, path)))
-    impl = "crmlib.spark.rfm"
+    impl = "crmlib.segments.spark_rfm"
     n = scored.count()
     spark.stop()
     return {"customers": int(n), "impl": impl}

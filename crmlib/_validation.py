@@ -9,7 +9,8 @@ import pandas as pd
 
 from .errors import DataContractError, NotFittedError, ParameterError
 
-__all__ = ["check_columns", "check_fitted", "check_interval", "check_one_of", "check_type", "examples"]
+__all__ = ["check_columns", "check_fitted", "check_frame", "check_interval", "check_one_of", "check_type",
+           "examples"]
 
 
 def examples(ids: Iterable, limit: int = 5) -> str:
@@ -26,6 +27,14 @@ def check_columns(df: pd.DataFrame, required: Iterable[str], *, where: str) -> N
         raise DataContractError(
             f"{where}: missing column(s) {missing}; found {list(df.columns)}", column=missing[0]
         )
+
+
+def check_frame(df, required: Iterable[str] = (), *, where: str, name: str = "df") -> pd.DataFrame:
+    """Raise ParameterError unless ``df`` is a pandas DataFrame, then DataContractError naming every
+    missing ``required`` column; return ``df``."""
+    check_type(df, pd.DataFrame, name=name, where=where, type_name="a pandas DataFrame")
+    check_columns(df, required, where=where)
+    return df
 
 
 def check_type(value, types, *, name: str, where: str, type_name: str | None = None):

@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from . import schema as S
 from .config import default_url, redact_url
+from .definitions import as_timestamp
 from .errors import DatabaseUnavailableError, DataContractError, EmptyDataError, ParameterError
 
 __all__ = ["Crm", "connect"]
@@ -279,9 +280,9 @@ class Crm:
             raise EmptyDataError(f"table {table!r} in {self.url} has no rows{window}", table=table,
                                  url=self.url)
         if validate:
-            from .imports.rules import check_frame  # pandera is imported only when asked for
+            from .imports.rules import check_rules  # pandera is imported only when asked for
 
-            check_frame(table, frame, where=f"{table} in {self.url}")
+            check_rules(table, frame, where=f"{table} in {self.url}")
         return frame
 
     def truth(self, name: str) -> pd.DataFrame:
@@ -395,19 +396,67 @@ class Crm:
         with self.engine.connect() as conn:
             frame = pd.read_sql(stmt, conn)
         return _to_pandas(table, [_coerce_arrow(table, pa.Table.from_pandas(frame, preserve_index=False))])
+    # -- one method per canonical table (crmlib.schema.CANONICAL_TABLES), so `crm.orders()` has a def
 
+    def campaigns(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``campaigns`` table; same arguments as :meth:`load`."""
+        return self.load("campaigns", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
-def _add_accessor(name: str) -> None:
-    def accessor(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False):
-        return self.load(name, columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+    def channels(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``channels`` table; same arguments as :meth:`load`."""
+        return self.load("channels", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
-    accessor.__name__ = name
-    accessor.__doc__ = f"Load the ``{name}`` table; same arguments as :meth:`Crm.load`."
-    setattr(Crm, name, accessor)
+    def products(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``products`` table; same arguments as :meth:`load`."""
+        return self.load("products", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
+    def sales_reps(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``sales_reps`` table; same arguments as :meth:`load`."""
+        return self.load("sales_reps", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
-for _name in S.CANONICAL_TABLES:
-    _add_accessor(_name)
+    def customers(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``customers`` table; same arguments as :meth:`load`."""
+        return self.load("customers", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def rep_targets(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``rep_targets`` table; same arguments as :meth:`load`."""
+        return self.load("rep_targets", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def campaign_contacts(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``campaign_contacts`` table; same arguments as :meth:`load`."""
+        return self.load("campaign_contacts", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def campaign_responses(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``campaign_responses`` table; same arguments as :meth:`load`."""
+        return self.load("campaign_responses", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def interactions(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``interactions`` table; same arguments as :meth:`load`."""
+        return self.load("interactions", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def opportunities(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``opportunities`` table; same arguments as :meth:`load`."""
+        return self.load("opportunities", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def orders(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``orders`` table; same arguments as :meth:`load`."""
+        return self.load("orders", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def service_tickets(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``service_tickets`` table; same arguments as :meth:`load`."""
+        return self.load("service_tickets", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def invoices(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``invoices`` table; same arguments as :meth:`load`."""
+        return self.load("invoices", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def order_lines(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``order_lines`` table; same arguments as :meth:`load`."""
+        return self.load("order_lines", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
+
+    def payments(self, columns=None, *, since=None, until=None, allow_empty=True, validate=False) -> pd.DataFrame:
+        """Load the ``payments`` table; same arguments as :meth:`load`."""
+        return self.load("payments", columns, since=since, until=until, allow_empty=allow_empty, validate=validate)
 
 
 # ---------------------------------------------------------------------- typing
@@ -527,18 +576,10 @@ def _malloc_trim():
 
 
 def _as_timestamp(value, name: str) -> dt.datetime | None:
+    """``since`` / ``until`` as a naive datetime by crmlib.definitions' one date rule (wall clock)."""
     if value is None:
         return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ParameterError(
-            f"Crm.load: '{name}' must be a date or timestamp such as '2025-01-31'; got {value!r}.",
-            name=name,
-        ) from None
-    if stamp is pd.NaT:
-        raise ParameterError(f"Crm.load: '{name}' must be a date; got {value!r}.", name=name)
-    return stamp.tz_localize(None).to_pydatetime() if stamp.tzinfo else stamp.to_pydatetime()
+    return as_timestamp(value, name=name, where="Crm.load").to_pydatetime()
 
 
 def _first_line(err: BaseException) -> str:

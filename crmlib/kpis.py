@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ._validation import check_columns
+from . import definitions
+from .definitions import REVENUE_STATUSES
 
 __all__ = ["line_revenue", "revenue_by", "summary"]
 
@@ -16,8 +18,11 @@ LINE_COLUMNS = ("order_id", "quantity", "unit_price", "discount")
 
 
 def line_revenue(orders: pd.DataFrame, order_lines: pd.DataFrame, *,
-                 statuses: tuple[str, ...] = ("completed",)) -> pd.DataFrame:
+                 statuses: tuple[str, ...] = REVENUE_STATUSES) -> pd.DataFrame:
     """One row per order line of an order with one of ``statuses``, with its revenue after discount.
+
+    ``statuses`` defaults to :data:`crmlib.definitions.REVENUE_STATUSES` (completed and open) and
+    the revenue is :func:`crmlib.definitions.line_revenue`.
 
     Returns
     -------
@@ -28,7 +33,7 @@ def line_revenue(orders: pd.DataFrame, order_lines: pd.DataFrame, *,
     check_columns(order_lines, LINE_COLUMNS, where="kpis.line_revenue(order_lines)")
     kept = orders[orders["status"].isin(statuses)][list(ORDER_COLUMNS)]
     lines = order_lines[list(LINE_COLUMNS)].merge(kept, on="order_id", how="inner")
-    lines["revenue"] = lines["quantity"] * lines["unit_price"] * (1.0 - lines["discount"])
+    lines["revenue"] = definitions.line_revenue(lines["quantity"], lines["unit_price"], lines["discount"])
     return lines
 
 

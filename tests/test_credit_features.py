@@ -164,7 +164,7 @@ def test_customers_missing_columns():
 
 
 def test_not_a_frame():
-    with pytest.raises(ParameterError, match=r"credit.invoice_status: 'invoices' must be a DataFrame; got \[\] \(list\)"):
+    with pytest.raises(ParameterError, match=r"credit.invoice_status: 'invoices' must be a pandas DataFrame; got \[\] \(list\)"):
         F.invoice_status([], tiny_payments(), as_of=AS_OF)
 
 

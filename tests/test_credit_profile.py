@@ -25,7 +25,7 @@ def test_wilson_interval_known_values():
 
 
 def test_wilson_confidence_checked():
-    with pytest.raises(ParameterError, match=r"credit.wilson_interval: 'confidence' must be a number in \(0, 1\); got 1.5"):
+    with pytest.raises(ParameterError, match=r"wilson_interval: 'confidence' must be a number in \(0, 1\); got 1.5"):
         P.wilson_interval([1], [2], confidence=1.5)
 
 

@@ -105,7 +105,7 @@ def test_dangling_keys_are_counted_with_examples(table, column, values, match):
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"statuses": ("done",)}, r"'statuses' must be one of \['completed', 'cancelled', 'returned'\]; got 'done'"),
+    ({"statuses": ("done",)}, r"'statuses' must be one of \['completed', 'open', 'cancelled', 'returned'\]; got 'done'"),
     ({"segments": "shoe_size"}, r"'segments' must name a column of customers; got 'shoe_size'"),
 ])
 def test_bad_parameters(kw, match):

@@ -6,13 +6,13 @@ import pytest
 import crmlib
 from crmlib import schema as S
 from crmlib.errors import DataContractError
-from crmlib.imports.rules import FAILURE_COLUMNS, RULES, check_frame, failures, row_problems
+from crmlib.imports.rules import FAILURE_COLUMNS, RULES, check_rules, failures, row_problems
 
 
 @pytest.mark.parametrize("table", S.CANONICAL_TABLES)
 def test_the_sample_passes_every_rule(small_url, table):
     frame = crmlib.connect(small_url).load(table)
-    assert check_frame(table, frame) is frame
+    assert check_rules(table, frame) is frame
 
 
 def test_rules_name_only_canonical_tables_and_columns():
@@ -47,7 +47,7 @@ def test_check_frame_message_counts_and_names_ids():
                               "created_at": pd.to_datetime(["2024-01-01"] * 3)})
     with pytest.raises(DataContractError, match=r"customers: 2 row\(s\) break the rules of customers: "
                                                 r"gender isin\(.*\): 2 row\(s\) \(e\.g\. customer_id 11, 12\)"):
-        check_frame("customers", customers)
+        check_rules("customers", customers)
 
 
 def test_missing_required_value_is_a_failure():

@@ -123,7 +123,7 @@ def test_since_limits_the_months_considered(db_copy, tmp_path):
 
 
 def test_since_must_be_a_date(small_url, tmp_path):
-    with pytest.raises(ParameterError, match=r"mart.export: 'since' must be a date such as '2025-01-01'; got 'soon'"):
+    with pytest.raises(ParameterError, match=r"mart.export: 'since' must be a date such as '2025-03-01'; got 'soon'"):
         mart.export(small_url, tmp_path / "m", since="soon")
 
 

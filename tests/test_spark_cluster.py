@@ -21,7 +21,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 
 DRIVER = r"""
 import json, sys
-from crmlib.spark import get_session, rules as sr
+from crmlib.baskets import spark as sr
+from crmlib.spark import get_session
 spark = get_session(sys.argv[1], app_name="crmlib-cluster-test", config={
     "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
     "spark.executor.memory": "512m", "spark.driver.memory": "512m", "spark.cores.max": "1"})
@@ -103,7 +104,7 @@ def standalone_cluster(tmp_path):
 
 
 def test_fpgrowth_on_a_standalone_cluster(standalone_cluster, small_mart, spark):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     url, env = standalone_cluster
     proc = subprocess.run([sys.executable, "-c", DRIVER, url, str(small_mart), "0.01"], env=env,

@@ -24,7 +24,7 @@ def reference(small_url):
 
 @pytest.fixture(scope="module")
 def clustered(spark, small_mart, small_url):
-    from crmlib.spark import clustering as cl
+    from crmlib.segments import spark_clustering as cl
 
     features = cl.customer_features(spark, small_mart).cache()
     labels, _ = cl.kmeans(features, k=6, seed=42)
@@ -34,7 +34,7 @@ def clustered(spark, small_mart, small_url):
 
 
 def test_features_equal_segments(clustered, reference):
-    from crmlib.spark.clustering import FEATURE_COLUMNS
+    from crmlib.segments.spark_clustering import FEATURE_COLUMNS
 
     features, _, _ = clustered
     got = features.toPandas().set_index("customer_id").sort_index()
@@ -46,7 +46,7 @@ def test_features_equal_segments(clustered, reference):
 
 def test_scaling_matches_customer_clusters(clustered, reference):
     """Same log columns as CustomerClusters' 'log-robust'; median and IQR from the quantile sketch."""
-    from crmlib.spark.clustering import scale
+    from crmlib.segments.spark_clustering import scale
 
     features, _, _ = clustered
     _, params = scale(features)
@@ -60,7 +60,7 @@ def test_scaling_matches_customer_clusters(clustered, reference):
 def test_log_standard_scaling_is_exact(clustered, reference):
     """'log-standard' logs exactly the columns asked for; mean and population std as numpy's."""
     from crmlib.segments._common import signed_log1p
-    from crmlib.spark.clustering import KMEANS_LOG_COLUMNS, scale
+    from crmlib.segments.spark_clustering import KMEANS_LOG_COLUMNS, scale
 
     features, _, _ = clustered
     scaled, params = scale(features, scaling="log-standard", log_columns=KMEANS_LOG_COLUMNS)
@@ -76,7 +76,7 @@ def test_log_standard_scaling_is_exact(clustered, reference):
 
 
 def test_kmeans_reaches_the_issues_ari_bar(clustered):
-    """ARI 0.78 here (0.76 on the default 20,000-customer sample; see crmlib.spark.clustering)."""
+    """ARI 0.78 here (0.76 on the default 20,000-customer sample; see crmlib.segments.spark_clustering)."""
     _, got, types = clustered
     assert got.nunique() == 6
     assert adjusted_rand_score(types, got) >= 0.6
@@ -89,13 +89,13 @@ def test_kmeans_reaches_the_issues_ari_bar(clustered):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"k": 1}, r"spark.kmeans: 'k' must be an int in \[2, inf\]; got 1"),
-    ({"n_init": 0}, r"spark.kmeans: 'n_init' must be an int in \[1, inf\]; got 0"),
+    ({"k": 1}, r"segments.spark_clustering.kmeans: 'k' must be an int in \[2, inf\]; got 1"),
+    ({"n_init": 0}, r"segments.spark_clustering.kmeans: 'n_init' must be an int in \[1, inf\]; got 0"),
     ({"scaling": "minmax"},
-     r"spark.clustering.scale: 'scaling' must be one of \['log-robust', 'log-standard', 'robust', 'standard'\]"),
+     r"segments.spark_clustering.scale: 'scaling' must be one of \['log-robust', 'log-standard', 'robust', 'standard'\]"),
 ])
 def test_kmeans_bad_parameters(clustered, kwargs, match):
-    from crmlib.spark import clustering as cl
+    from crmlib.segments import spark_clustering as cl
 
     with pytest.raises(ParameterError, match=match):
         cl.kmeans(clustered[0], **kwargs)

@@ -1,4 +1,4 @@
-"""crmlib.spark.credit against crmlib.credit: the same payment-behaviour features, column by column."""
+"""crmlib.credit.spark against crmlib.credit: the same payment-behaviour features, column by column."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ CUTOFFS = ("2024-07-01", "2025-09-15 12:00")
 
 @pytest.fixture(scope="module")
 def tables(spark, small_mart, small_url):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     crm = crmlib.connect(small_url)
     pandas_tables = (crm.invoices(), crm.payments(), crm.customers())
@@ -28,7 +28,7 @@ def tables(spark, small_mart, small_url):
 
 @pytest.fixture(scope="module")
 def sales(spark, small_mart, small_url):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     crm = crmlib.connect(small_url)
     return (crm.orders(), crm.order_lines(), crm.channels()), sc.read_sales(spark, small_mart)
@@ -36,7 +36,7 @@ def sales(spark, small_mart, small_url):
 
 @pytest.mark.parametrize("cutoff", CUTOFFS)
 def test_invoice_status_equal(tables, cutoff):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (inv, pay, _), (sinv, spay, _) = tables
     ref = CF.invoice_status(inv, pay, as_of=cutoff)
@@ -49,7 +49,7 @@ def test_invoice_status_equal(tables, cutoff):
 
 @pytest.mark.parametrize("cutoff", CUTOFFS)
 def test_payment_behaviour_equal(tables, cutoff):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (inv, pay, _), (sinv, spay, _) = tables
     ref = CF.payment_behaviour(inv, pay, cutoff=cutoff)
@@ -61,7 +61,7 @@ def test_payment_behaviour_equal(tables, cutoff):
 
 @pytest.mark.parametrize("cutoff", CUTOFFS)
 def test_customer_features_equal(tables, cutoff):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (inv, pay, cus), (sinv, spay, scus) = tables
     ref = CF.customer_features(inv, pay, cus, cutoff=cutoff)
@@ -74,7 +74,7 @@ def test_customer_features_equal(tables, cutoff):
 @pytest.mark.parametrize("cutoff", CUTOFFS)
 def test_customer_features_with_orders_equal(tables, sales, cutoff):
     """The payment-default notebook's call: purchase behaviour from the orders too."""
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (inv, pay, cus), (sinv, spay, scus) = tables
     (orders, lines, channels), (ssales, schannels) = sales
@@ -88,7 +88,7 @@ def test_customer_features_with_orders_equal(tables, sales, cutoff):
 
 
 def test_purchase_behaviour_without_channels_equal(sales):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (orders, lines, _), (ssales, _) = sales
     ref = CF.purchase_behaviour(orders, lines, cutoff=CUTOFFS[0])
@@ -98,7 +98,7 @@ def test_purchase_behaviour_without_channels_equal(sales):
 
 
 def test_default_days_is_passed_through(tables):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     (inv, pay, _), (sinv, spay, _) = tables
     ref = CF.payment_behaviour(inv, pay, cutoff=CUTOFFS[1], default_days=30)
@@ -110,22 +110,22 @@ def test_default_days_is_passed_through(tables):
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda sc, i, p, c: sc.payment_behaviour(i, p, cutoff="next tuesday"), ParameterError,
-     r"spark.credit.payment_behaviour: 'cutoff' must be a date such as '2025-03-01'; got 'next tuesday'"),
+     r"credit.spark.payment_behaviour: 'cutoff' must be a date such as '2025-03-01'; got 'next tuesday'"),
     (lambda sc, i, p, c: sc.customer_features(i, p, c, cutoff=[2025, 3, 1]), ParameterError,
-     r"spark.credit.customer_features: 'cutoff' must be a date .*got \[2025, 3, 1\]"),
+     r"credit.spark.customer_features: 'cutoff' must be a date .*got \[2025, 3, 1\]"),
     (lambda sc, i, p, c: sc.invoice_status(i, p, as_of=None), ParameterError,
-     r"spark.credit.invoice_status: 'as_of' must be a date .*got None"),
+     r"credit.spark.invoice_status: 'as_of' must be a date .*got None"),
     (lambda sc, i, p, c: sc.payment_behaviour(i, p, cutoff="2025-01-01", default_days=0), ParameterError,
      r"'default_days' must be an int in \[1, 365\]; got 0"),
     (lambda sc, i, p, c: sc.invoice_status(i.toPandas(), p, as_of="2025-01-01"), ParameterError,
-     r"spark.credit.invoice_status: 'invoices' must be a Spark DataFrame"),
+     r"credit.spark.invoice_status: 'invoices' must be a Spark DataFrame"),
     (lambda sc, i, p, c: sc.invoice_status(i, p.drop("paid_at"), as_of="2025-01-01"), DataContractError,
-     r"spark.credit.invoice_status\(payments\): missing column\(s\) \['paid_at'\]"),
+     r"credit.spark.invoice_status\(payments\): missing column\(s\) \['paid_at'\]"),
     (lambda sc, i, p, c: sc.customer_attributes(c.drop("birth_date"), as_of="2025-01-01"), DataContractError,
-     r"spark.credit.customer_attributes\(customers\): missing column\(s\) \['birth_date'\]"),
+     r"credit.spark.customer_attributes\(customers\): missing column\(s\) \['birth_date'\]"),
 ])
 def test_bad_input_is_named(tables, call, error, match):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     with pytest.raises(error, match=match):
         call(sc, *tables[1])
@@ -134,11 +134,11 @@ def test_bad_input_is_named(tables, call, error, match):
 @pytest.mark.parametrize("reader, table", [("read_tables", "fact_payments"), ("read_tables", "dim_customer"),
                                            ("read_sales", "dim_channel")])
 def test_missing_mart_table(spark, small_mart, tmp_path, reader, table):
-    from crmlib.spark import credit as sc
+    from crmlib.credit import spark as sc
 
     mart = tmp_path / "mart"
     shutil.copytree(small_mart, mart, ignore=shutil.ignore_patterns(table))
     with pytest.raises(DataContractError,
-                       match=rf"spark.credit.{reader}: .* has no readable table '{table}' \(run `crmlib mart export`\)") as err:
+                       match=rf"credit.spark.{reader}: .* has no readable table '{table}' \(run `crmlib mart export`\)") as err:
         getattr(sc, reader)(spark, mart)
     assert err.value.table == table

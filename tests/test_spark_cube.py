@@ -13,7 +13,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 
 @pytest.fixture(scope="module")
 def rolled(spark, small_mart):
-    from crmlib.spark import cube
+    from crmlib.cube import spark as cube
 
     return cube.rollup(spark, small_mart, ["year", "quarter", "region"])
 
@@ -44,7 +44,7 @@ def test_rollup_totals_equal_pandas(rolled, small_url):
 
 
 def test_unknown_level(spark, small_mart):
-    from crmlib.spark import cube
+    from crmlib.cube import spark as cube
 
-    with pytest.raises(ParameterError, match=r"spark.cube.rollup: 'levels' must be one of \['year'"):
+    with pytest.raises(ParameterError, match=r"cube.spark.rollup: 'levels' must be one of \['year'"):
         cube.rollup(spark, small_mart, ["galaxy"])

@@ -1,4 +1,4 @@
-"""crmlib.spark.rfm against crmlib.segments: the same RFM values, scores and segments."""
+"""crmlib.segments.spark_rfm against crmlib.segments: the same RFM values, scores and segments."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 @pytest.fixture(scope="module")
 def both(spark, small_mart, small_url):
     segments = pytest.importorskip("crmlib.segments", reason="crmlib.segments has not landed on this branch")
-    from crmlib.spark import rfm as srfm
+    from crmlib.segments import spark_rfm as srfm
 
     crm = crmlib.connect(small_url)
     tx = segments.order_values(crm.orders(), crm.order_lines())

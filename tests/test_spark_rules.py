@@ -1,4 +1,4 @@
-"""crmlib.spark.rules against the pandas path: same itemsets, same rules, same measures."""
+"""crmlib.baskets.spark against the pandas path: same itemsets, same rules, same measures."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ MIN_SUPPORT = 0.004
 
 @pytest.fixture(scope="module")
 def mined(spark, small_mart):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     b = sr.baskets(spark, small_mart).cache()
     rules, sets, n = sr.mine_rules(b, min_support=MIN_SUPPORT)
@@ -70,7 +70,7 @@ def test_rules_and_measures_equal_mlxtend(mined, pandas_baskets):
 def test_fisher_and_correction(mined):
     from scipy.stats import hypergeom
 
-    from crmlib.spark.rules import adjust_pvalues
+    from crmlib.baskets.spark import adjust_pvalues
 
     _, rules, _, n, _ = mined
     ca = np.rint(rules["antecedent support"] * n).astype(int)
@@ -110,7 +110,7 @@ def _redundant_reference(rules: pd.DataFrame) -> set:
 
 
 def test_redundancy_pruning_matches_definition(mined):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     _, rules, _, _, spark_rules = mined
     flagged = sr.to_pandas(sr.is_redundant(spark_rules).where("redundant"))
@@ -120,7 +120,7 @@ def test_redundancy_pruning_matches_definition(mined):
 
 
 def test_weekday_contrast_finds_friday_beer(spark, mined, small_path):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     b, rules, _, _, _ = mined
     diapers = pd.DataFrame({"antecedents": [frozenset({"Diapers"})], "consequents": [frozenset({"Beer"})]})
@@ -141,8 +141,8 @@ def test_weekday_contrast_finds_friday_beer(spark, mined, small_path):
 
 
 def test_parameter_errors(mined):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     b = mined[0]
-    with pytest.raises(ParameterError, match=r"spark.frequent_itemsets: 'min_support' must be a number in \(0, 1\]; got 0"):
+    with pytest.raises(ParameterError, match=r"baskets.spark.frequent_itemsets: 'min_support' must be a number in \(0, 1\]; got 0"):
         sr.frequent_itemsets(b, min_support=0)

@@ -149,7 +149,7 @@ def test_missing_table_and_column_are_named(tables):
 
 
 def test_bad_as_of(tables):
-    with pytest.raises(ParameterError, match=r"'as_of' must be a date such as '2025-10-01'; got 'soon'"):
+    with pytest.raises(ParameterError, match=r"'as_of' must be a date such as '2025-03-01'; got 'soon'"):
         tg.customer_features(tables, as_of="soon")
 
 

@@ -13,7 +13,7 @@ from .crosssell import recommend
 from .encode import FILTERS, LEVELS, WEEKDAYS, Baskets, make_baskets
 from .findings import contrast_findings, rule_findings
 from .mine import (
-    ENGINES,
+    MINING_ENGINES,
     ITEMSET_KINDS,
     EmptyResultWarning,
     EngineFallbackWarning,
@@ -40,7 +40,7 @@ from .rules import (
 
 __all__ = [
     "CORRECTIONS",
-    "ENGINES",
+    "MINING_ENGINES",
     "FILTERS",
     "ITEMSET_KINDS",
     "LEVELS",

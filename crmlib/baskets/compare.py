@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_interval
+from ..definitions import items_text
 from ..errors import ParameterError
+from .counting import confidence_lift
 from .encode import WEEKDAYS, Baskets
-from .rules import _text
 
 __all__ = ["COMPARE_COLUMNS", "CONTRAST_COLUMNS", "lift_by", "lift_contrast"]
 
@@ -77,7 +78,7 @@ def lift_by(baskets: Baskets, rules: pd.DataFrame, by: str = "weekday", *,
         ca = _count(groups, has_a, n_groups)
         cc = _count(groups, has_c, n_groups)
         cac = _count(groups, both, n_groups)
-        conf, lift = _conf_lift(cac, ca, cc, n_per)
+        conf, lift = confidence_lift(cac, ca, cc, n_per)
         for g in range(n_groups):
             rows.append((_rule_text(ante, cons), ante, cons, labels[g], n_per[g], cac[g],
                          cac[g] / n_per[g] if n_per[g] else np.nan, conf[g], lift[g]))
@@ -148,9 +149,9 @@ def lift_contrast(baskets: Baskets, rules: pd.DataFrame, by: str = "weekday", va
     for i, (ante, cons, has_a, has_c) in enumerate(_rule_hits(baskets, rules, where)):
         both = has_a & has_c
         ca, cc, cac = (_count(side, x, 2) for x in (has_a, has_c, both))
-        conf, lift = _conf_lift(cac, ca, cc, n_side)
+        conf, lift = confidence_lift(cac, ca, cc, n_side)
         overall = (rules["lift"].iloc[i] if "lift" in rules
-                   else _conf_lift(np.array([both.sum()]), np.array([has_a.sum()]),
+                   else confidence_lift(np.array([both.sum()]), np.array([has_a.sum()]),
                                    np.array([has_c.sum()]), np.array([n]))[1][0])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = lift[0] / lift[1]
@@ -210,13 +211,5 @@ def _count(groups, mask, n_groups):
     return np.bincount(g[g >= 0], minlength=n_groups)
 
 
-def _conf_lift(cac, ca, cc, n):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf = np.where(ca > 0, cac / np.maximum(ca, 1), np.nan)
-        base = np.where(n > 0, cc / np.maximum(n, 1), np.nan)
-        lift = np.where((ca > 0) & (cc > 0), conf / base, np.nan)
-    return conf, lift
-
-
 def _rule_text(ante, cons):
-    return f"{_text(ante, ', ')} -> {_text(cons, ', ')}"
+    return f"{items_text(ante)} -> {items_text(cons)}"

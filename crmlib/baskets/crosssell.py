@@ -7,9 +7,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._validation import check_columns, check_interval, check_one_of
+from ..definitions import items_text, rule_text
 from ..errors import DataContractError, ParameterError
 from .encode import Baskets
-from .rules import _text
 
 __all__ = ["RECOMMEND_COLUMNS", "recommend"]
 
@@ -137,9 +137,9 @@ def recommend(baskets: Baskets, rules: pd.DataFrame, *, top_k: int = 3, score: s
 
     labels = np.asarray(baskets.items, dtype=object)
     lift = use["lift"].to_numpy(dtype=float)[rule]
-    because = [_text(ante[r], ", ") for r in rule]
-    reason = [f"bought {b}: customers who buy {b} are {lf:.1f} times as likely to buy {labels[i]}"
-              for b, lf, i in zip(because, lift, item, strict=True)]
+    because = [items_text(ante[r]) for r in rule]
+    reason = [f"bought {b}: {rule_text(ante[r], labels[i], lf, sep=', ')}"
+              for b, r, lf, i in zip(because, rule, lift, item, strict=True)]
     return pd.DataFrame({
         "customer_id": np.asarray(cust_ids)[cust], "rank": rank.astype(np.int64),
         "item": labels[item], "lift": lift,

@@ -131,7 +131,7 @@ class Baskets:
     @classmethod
     def from_onehot(cls, df: pd.DataFrame) -> Baskets:
         """Baskets from a one-hot DataFrame (dense or sparse; values True/False/0/1)."""
-        matrix = _onehot_matrix(df, where="Baskets.from_onehot")
+        matrix = onehot_matrix(df, where="Baskets.from_onehot")
         return cls(matrix, pd.Index(df.columns), pd.DataFrame({"order_id": np.asarray(df.index)}),
                    "transactions")
 
@@ -246,7 +246,7 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
-def _onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:
+def onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:
     """CSR bool matrix from a one-hot DataFrame, rejecting values other than True/False/0/1."""
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"{where}: expected a one-hot DataFrame; got {type(df).__name__}.",

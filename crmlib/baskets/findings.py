@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_interval
+from ..definitions import rule_text
 from .encode import WEEKDAYS
-from .rules import _text
 
 __all__ = ["contrast_findings", "rule_findings"]
 
@@ -43,9 +43,8 @@ def rule_findings(rules: pd.DataFrame, *, top_n: int = 5, min_lift: float = 1.0)
     out = []
     for _, row in _one_direction(strong, "confidence").iterrows():
         count = f"; {int(row['count']):,} baskets" if "count" in row else ""
-        out.append(f"Customers who buy {_text(row['antecedents'], ' and ')} are "
-                   f"{row['lift']:.1f} times as likely to buy {_text(row['consequents'], ' and ')} "
-                   f"({row['confidence']:.0%} of their baskets hold it{count}).")
+        text = rule_text(row["antecedents"], row["consequents"], row["lift"])
+        out.append(f"{text[0].upper()}{text[1:]} ({row['confidence']:.0%} of their baskets hold it{count}).")
         if len(out) == top_n:
             break
     return out
@@ -79,10 +78,8 @@ def contrast_findings(contrast: pd.DataFrame, *, min_ratio: float = 1.5, top_n: 
     for _, row in chosen.iterrows():
         if not (row["lift_ratio"] >= min_ratio):  # also skips NaN
             continue
-        out.append(f"{inside}, customers who buy {_text(row['antecedents'], ' and ')} are "
-                   f"{row['lift_in']:.1f} times as likely to buy "
-                   f"{_text(row['consequents'], ' and ')}, against {row['lift_out']:.1f} times "
-                   f"{outside}.")
+        text = rule_text(row["antecedents"], row["consequents"], row["lift_in"])
+        out.append(f"{inside}, {text}, against {row['lift_out']:.1f} times {outside}.")
         if len(out) == top_n:
             break
     return out

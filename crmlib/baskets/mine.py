@@ -34,13 +34,14 @@ import scipy.sparse as sp
 
 from .._validation import check_interval, check_one_of
 from ..errors import ParameterError
-from .encode import Baskets, _onehot_matrix
+from . import counting
+from .encode import Baskets, onehot_matrix
 
-__all__ = ["ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning",
+__all__ = ["MINING_ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning",
            "frequent_itemsets"]
 
 #: Mining engines ``frequent_itemsets`` accepts.
-ENGINES = ("auto", "vertical", "pyfim", "mlxtend")
+MINING_ENGINES = ("auto", "vertical", "pyfim", "mlxtend")
 #: Which frequent itemsets to return: all of them, the closed or the maximal ones.
 ITEMSET_KINDS = ("all", "closed", "maximal")
 
@@ -200,10 +201,7 @@ def frequent_itemsets(
     table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
                  where=_WHERE)
     if kind != "all":
-        # imported here: prune builds on rules, which builds on this module
-        from .prune import filter_table  # noqa: PLC0415
-
-        table = filter_table(table, kind)
+        table = counting.filter_table(table, kind)
     return table.to_frame(use_colnames=use_colnames)
 
 
@@ -213,14 +211,14 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
     check_interval(min_support, 0, 1, name="min_support", where=where, closed="right")
     if max_len is not None:
         check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
-    check_one_of(engine, ENGINES, name="engine", where=where)
+    check_one_of(engine, MINING_ENGINES, name="engine", where=where)
     matrix, labels = _as_matrix(data, items=items, where=where)
     n = matrix.shape[0]
     if n == 0:
         table = ItemsetTable({}, {}, 0, labels, engine=engine)
         _warn_empty(table, min_support, 0, matrix, where)
         return table
-    min_count = _min_count(min_support, n)
+    min_count = counting.min_count(min_support, n)
 
     ran = engine
     if engine == "pyfim" and _fim() is None:
@@ -267,21 +265,11 @@ def _as_matrix(data, *, items, where):
                                  f"{m.shape[1]} columns.", name="items")
         return m, labels
     if isinstance(data, pd.DataFrame):
-        m = _onehot_matrix(data, where=where)
+        m = onehot_matrix(data, where=where)
         m.sort_indices()
         return m, pd.Index(data.columns)
     raise ParameterError(f"{where}: 'data' must be Baskets, a scipy.sparse matrix or a one-hot "
                          f"DataFrame; got {type(data).__name__}.", name="data")
-
-
-def _min_count(min_support: float, n: int) -> int:
-    """Smallest count c with c / n >= min_support in float64, the comparison mlxtend makes."""
-    c = int(np.ceil(min_support * n))
-    while c > 1 and (c - 1) / float(n) >= min_support:
-        c -= 1
-    while c / float(n) < min_support:
-        c += 1
-    return max(c, 1)
 
 
 def _warn_empty(table, min_support, min_count, matrix, where):

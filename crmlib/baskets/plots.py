@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_interval
+from ..definitions import items_text
 from .encode import Baskets
-from .rules import _text
 
 __all__ = [
     "plot_basket_sizes",
@@ -76,8 +76,8 @@ def plot_rule_matrix(rules: pd.DataFrame, *, top_n: int = 20, ax=None):
                   where="baskets.plot_rule_matrix")
     ax = _axes(ax)
     top = rules.head(top_n)
-    ante = [_text(s, ", ") for s in top["antecedents"]]
-    cons = [_text(s, ", ") for s in top["consequents"]]
+    ante = [items_text(s) for s in top["antecedents"]]
+    cons = [items_text(s) for s in top["consequents"]]
     xs = list(dict.fromkeys(ante))
     ys = list(dict.fromkeys(cons))
     x = [xs.index(a) for a in ante]

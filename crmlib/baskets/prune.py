@@ -10,7 +10,8 @@ import pandas as pd
 
 from .._validation import check_columns, check_one_of
 from .mine import ITEMSET_KINDS, ItemsetTable
-from .rules import MEASURES, _Lookup
+from .counting import kind_masks
+from .rules import MEASURES
 
 __all__ = [
     "ITEMSET_KINDS",
@@ -121,7 +122,7 @@ def select_itemsets(itemsets: pd.DataFrame, *, kind: str = "closed") -> pd.DataF
         out = itemsets.copy()
     else:
         table = ItemsetTable.from_frame(itemsets, None, where=where)
-        keep = _kind_masks(table, kind)
+        keep = kind_masks(table, kind)
         # map the table's (size, row) back to the frame's rows
         positions = {}
         labels = table.items
@@ -141,33 +142,3 @@ def closed_itemsets(itemsets: pd.DataFrame) -> pd.DataFrame:
 def maximal_itemsets(itemsets: pd.DataFrame) -> pd.DataFrame:
     """Shorthand for ``select_itemsets(itemsets, kind='maximal')``."""
     return select_itemsets(itemsets, kind="maximal")
-
-
-def _kind_masks(table: ItemsetTable, kind: str) -> dict[int, np.ndarray]:
-    """Per size, True where the itemset is closed (or maximal) within the table."""
-    lookup = _Lookup(table)
-    keep = {k: np.ones(len(c), dtype=bool) for k, c in table.codes.items()}
-    for k, codes in table.codes.items():
-        if k == 1 or not len(codes):
-            continue
-        counts = table.counts[k]
-        for drop in range(k):
-            subsets = np.delete(codes, drop, axis=1)
-            pos = lookup.index(subsets)
-            if kind == "maximal":
-                keep[k - 1][pos] = False
-            else:
-                same = table.counts[k - 1][pos] == counts
-                keep[k - 1][pos[same]] = False
-    return keep
-
-
-def filter_table(table: ItemsetTable, kind: str) -> ItemsetTable:
-    """The closed / maximal part of an internal table (used by ``frequent_itemsets(kind=)``)."""
-    if kind == "all":
-        return table
-    keep = _kind_masks(table, kind)
-    return ItemsetTable({k: c[keep[k]] for k, c in table.codes.items()},
-                        {k: n[keep[k]] for k, n in table.counts.items()},
-                        table.n_transactions, table.items, table.engine,
-                        {**table.info, "kind": kind})

@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_interval, check_one_of
+from ..definitions import items_text
 from ..errors import DataContractError, ParameterError
 from ._fisher import fisher_greater as _fisher
+from .counting import ItemsetLookup, rule_measures
 from .mine import EmptyResultWarning, ItemsetTable, mine
 
 __all__ = [
@@ -220,20 +222,13 @@ def readable(rules: pd.DataFrame, *, sep: str = ", ", top_n: int | None = None) 
                   where="baskets.readable")
     head = rules if top_n is None else rules.head(top_n)
     out = pd.DataFrame({
-        "if bought": [_text(s, sep) for s in head["antecedents"]],
-        "then also": [_text(s, sep) for s in head["consequents"]],
+        "if bought": [items_text(s, sep) for s in head["antecedents"]],
+        "then also": [items_text(s, sep) for s in head["consequents"]],
     }, index=head.index)
     for col in ("support", "confidence", "lift", "count", "p_adjusted"):
         if col in head:
             out[col] = head[col]
     return out.reset_index(drop=True)
-
-
-def _text(itemset, sep):
-    try:
-        return sep.join(str(x) for x in sorted(itemset))
-    except TypeError:
-        return sep.join(sorted(str(x) for x in itemset))
 
 
 # -- parameters ----------------------------------------------------------------------------------
@@ -254,75 +249,10 @@ def _check_rule_params(*, min_confidence, min_lift, max_len, max_rules, sort_by,
 
 # -- generation ----------------------------------------------------------------------------------
 
-class _Lookup:
-    """Count of an itemset given as a row of codes: binary search over the sorted rows of a size."""
-
-    def __init__(self, table: ItemsetTable):
-        top = max((int(c.max()) for c in table.codes.values() if c.size), default=0)
-        self.bits = max(1, top.bit_length())
-        self.keys = {k: self.key(c) for k, c in table.codes.items()}
-        self.counts = table.counts
-
-    def key(self, rows: np.ndarray) -> np.ndarray:
-        k = rows.shape[1]
-        if k * self.bits <= 63:
-            key = np.zeros(len(rows), dtype=np.int64)
-            for i in range(k):
-                key = (key << self.bits) | rows[:, i]
-            return key
-        return np.ascontiguousarray(rows.astype(">u4")).view(f"V{4 * k}").ravel()
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        return self.counts[rows.shape[1]][self.index(rows)]
-
-    def index(self, rows: np.ndarray) -> np.ndarray:
-        """Row position of each queried itemset within its size (raises if one is missing)."""
-        k = rows.shape[1]
-        keys = self.keys.get(k)
-        query = self.key(rows)
-        if keys is None:
-            pos = np.zeros(len(rows), dtype=np.int64)
-            found = np.zeros(len(rows), dtype=bool)
-        else:
-            pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-            found = keys[pos] == query
-        if not found.all():
-            missing = rows[np.flatnonzero(~found)[0]]
-            raise DataContractError(
-                f"{_WHERE}: 'itemsets' lacks the support of the itemset with columns "
-                f"{missing.tolist()} (a subset of a listed itemset); pass every frequent itemset.",
-                column="itemsets")
-        return pos
-
-
-def _measures(cAC, cA, cC, n):
-    """mlxtend's measure formulas (num_itemsets=n, no null values), same arithmetic."""
-    N = float(n)
-    sAC, sA, sC = cAC / N, cA / N, cC / N
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf = (sAC * N) / (sA * N)
-        lift = conf / sC
-        leverage = sAC - sA * sC
-        conviction = np.full(conf.shape, np.inf)
-        below = conf < 1.0
-        conviction[below] = (1.0 - sC[below]) / (1.0 - conf[below])
-        denom = np.maximum(sAC * (1 - sA), sA * (sC - sAC))
-        zhang = np.where(denom == 0, 0, leverage / denom)
-        jaccard = sAC / (sA + sC - sAC)
-        certainty = np.where(1 - sC == 0, 0, (conf - sC) / (1 - sC))
-        kulczynski = ((sAC * N) / (sA * N) + (sAC * N) / (sC * N)) / 2
-    return {
-        "antecedent support": sA, "consequent support": sC, "support": sAC,
-        "confidence": conf, "lift": lift, "representativity": np.full(conf.shape, (N - 0) / N),
-        "leverage": leverage, "conviction": conviction, "zhangs_metric": zhang,
-        "jaccard": jaccard, "certainty": certainty, "kulczynski": kulczynski,
-    }
-
-
 def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rules, sort_by,
               correction, where=_WHERE) -> pd.DataFrame:
     n = table.n_transactions
-    lookup = _Lookup(table)
+    lookup = ItemsetLookup(table)
     sizes = [k for k in sorted(table.codes) if k >= 2 and (max_len is None or k <= max_len)]
     chunks = []       # per block: dict of arrays (k, cm scalars; rows, counts, key, seq)
     counts = []       # every passing rule's (cAC, cA, cC), in seq order, for the p-values
@@ -358,7 +288,7 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
             cA = lookup(sub[:, apos])
             cC = lookup(sub[:, cpos])
             cAC = cI[idx]
-            m = _measures(cAC, cA, cC, n)
+            m = rule_measures(cAC, cA, cC, n)
             ok = m["confidence"] >= min_confidence
             if len(ok):
                 best["confidence"] = max(best["confidence"], float(m["confidence"].max()))
@@ -462,7 +392,7 @@ def _assemble(table, chunks, p_all, p_adj, sort_by) -> pd.DataFrame:
         return out
     arr = {f: np.concatenate(v) for f, v in parts.items()}
     order = _order(arr["key"], arr["seq"], sort_by)
-    m = _measures(arr["cAC"][order], arr["cA"][order], arr["cC"][order], table.n_transactions)
+    m = rule_measures(arr["cAC"][order], arr["cA"][order], arr["cC"][order], table.n_transactions)
     ante_s = pd.Series(ante, dtype=object).iloc[order].reset_index(drop=True)
     cons_s = pd.Series(cons, dtype=object).iloc[order].reset_index(drop=True)
     out = pd.DataFrame({"antecedents": ante_s, "consequents": cons_s, **m})

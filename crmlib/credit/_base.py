@@ -37,7 +37,7 @@ FEATURE_LABELS = {
 }
 
 
-class _CreditModel:
+class CreditModel:
     """Shared parts: feature selection, category alignment, reasons output."""
 
     _where = "credit.models"

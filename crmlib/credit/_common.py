@@ -7,30 +7,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import check_interval, check_type
-from ..errors import ParameterError
+from .._validation import check_interval
 
 INVOICE_COLUMNS = ("invoice_id", "customer_id", "issued_at", "due_at", "amount")
 PAYMENT_COLUMNS = ("invoice_id", "paid_at", "amount")
 CUSTOMER_COLUMNS = ("customer_id", "birth_date", "created_at", "income_band", "occupation")
 DAY = pd.Timedelta(days=1)
-
-
-def as_timestamp(value, *, name: str, where: str) -> pd.Timestamp:
-    """A date parameter as a Timestamp; ParameterError for anything that is not a date."""
-    if isinstance(value, bool) or value is None:
-        raise ParameterError(f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.",
-                             name=name)
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.", name=name
-        ) from None
-    if ts is pd.NaT or pd.isna(ts):
-        raise ParameterError(f"{where}: '{name}' must be a date such as '2025-03-01'; got {value!r}.",
-                             name=name)
-    return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
 def check_default_days(default_days, *, where: str) -> int:
@@ -39,10 +21,6 @@ def check_default_days(default_days, *, where: str) -> int:
 
 def check_window(window_months, *, where: str) -> int:
     return check_interval(window_months, 1, 24, name="window_months", where=where, integer=True)
-
-
-def check_frame(df, *, name: str, where: str) -> pd.DataFrame:
-    return check_type(df, pd.DataFrame, name=name, where=where, type_name="a DataFrame")
 
 
 def binomial_rows(frame: pd.DataFrame, columns, *, events: str = "defaults",

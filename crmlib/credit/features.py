@@ -14,15 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns
+from .._validation import check_columns, check_frame
+from ..definitions import as_timestamp
 from ._common import (
     CUSTOMER_COLUMNS,
     DAY,
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
-    as_timestamp,
     check_default_days,
-    check_frame,
 )
 
 __all__ = [

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_fitted, check_interval, check_type
-from ._base import FEATURE_LABELS, MODEL_FEATURES, _CreditModel, reason_text
+from ._base import FEATURE_LABELS, MODEL_FEATURES, CreditModel, reason_text
 from ._common import quiet as _quiet
 
 __all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "MODEL_NAMES", "BoostingModel", "ScorecardModel",
@@ -40,7 +40,7 @@ __all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "MODEL_NAMES", "BoostingModel", "
 MODEL_NAMES = ("scorecard", "boosting")
 
 
-class ScorecardModel(_CreditModel):
+class ScorecardModel(CreditModel):
     """WoE logistic scorecard with points per bin (optbinning ``BinningProcess`` + ``Scorecard``).
 
     Parameters
@@ -266,7 +266,7 @@ class ScorecardModel(_CreditModel):
         return self._reasons_frame(X, lost, top, "points_lost")
 
 
-class BoostingModel(_CreditModel):
+class BoostingModel(CreditModel):
     """Gradient boosting (scikit-learn's HistGradientBoostingClassifier) on the credit features.
 
     Parameters

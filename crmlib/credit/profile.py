@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from .._validation import check_columns, check_interval, check_type
+from ..definitions import wilson_interval  # public here too: crmlib.credit.wilson_interval
 from ..errors import EmptyDataError, ParameterError
 from ._common import quiet as _quiet
 from .features import ATTRIBUTES
@@ -29,40 +29,6 @@ __all__ = ["PROFILE_COLUMNS", "default_profile", "iv_table", "population", "rate
 PROFILE_COLUMNS = ("attribute", "value", "customers", "defaulters", "default_rate", "default_low",
                    "default_high", "repeat_defaulters", "repeat_rate", "repeat_low", "repeat_high",
                    "repeat_lift")
-
-
-def wilson_interval(events, trials, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a rate ``events / trials``.
-
-    Parameters
-    ----------
-    events, trials : array-like
-        Counts; where ``trials`` is 0 the interval is NaN.
-    confidence : float, default=0.95
-        In (0, 1).
-
-    Returns
-    -------
-    (low, high) : tuple of numpy.ndarray of float64
-
-    Examples
-    --------
-    >>> low, high = wilson_interval([5], [100])
-    >>> round(float(low[0]), 4), round(float(high[0]), 4)
-    (0.0215, 0.1118)
-    """
-    check_interval(confidence, 0, 1, name="confidence", where="credit.wilson_interval",
-                   closed="neither")
-    k = np.atleast_1d(np.asarray(events, float))
-    n = np.atleast_1d(np.asarray(trials, float))
-    z = norm.ppf(0.5 + confidence / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return low, high
 
 
 def _flags(frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:

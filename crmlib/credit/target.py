@@ -28,16 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns, check_interval
+from .._validation import check_columns, check_frame, check_interval
+from ..definitions import as_timestamp
 from ..errors import EmptyDataError, ParameterError
 from ._common import (
     DAY,
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
-    as_timestamp,
     binomial_rows,
     check_default_days,
-    check_frame,
     check_window,
 )
 from .features import customer_features, invoice_status

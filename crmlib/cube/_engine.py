@@ -29,11 +29,11 @@ import pandas as pd
 
 from .._validation import check_one_of, examples
 from ..errors import ParameterError
-from .star import _KEY, DATE_LEVELS, DIMENSION, LEVELS, MEASURES, Star, check_level
+from .star import DIM_KEY, DATE_LEVELS, DIMENSION, LEVELS, MEASURES, Star, check_level
 
-__all__ = ["DUCKDB_MIN_ROWS", "ENGINES", "grouping_sets", "resolve_where"]
+__all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "grouping_sets", "resolve_where"]
 
-ENGINES = ("auto", "duckdb", "pandas")
+CUBE_ENGINES = ("auto", "duckdb", "pandas")
 #: ``engine='auto'`` uses DuckDB from this many fact rows on; None: never (see benchmarks/cube.py)
 DUCKDB_MIN_ROWS: int | None = None
 #: dimensions whose member is fixed per order: order counts add up along them
@@ -43,7 +43,7 @@ _DATE_ORDER = ("day", "month", "quarter", "year")  # nested date levels, fine to
 
 
 def choose_engine(star: Star, engine: str, *, where: str) -> str:
-    check_one_of(engine, ENGINES, name="engine", where=where)
+    check_one_of(engine, CUBE_ENGINES, name="engine", where=where)
     if engine == "auto":
         big = DUCKDB_MIN_ROWS is not None and len(star.fact) >= DUCKDB_MIN_ROWS
         return "duckdb" if big else "pandas"
@@ -61,7 +61,7 @@ def check_measures(measures, *, where: str) -> tuple[str, ...]:
 def fact_codes(star: Star, level: str, rows=None) -> np.ndarray:
     """Code of ``level`` for every fact row (or for the fact rows ``rows``)."""
     dim = DIMENSION[LEVELS[level]]
-    keys = star.fact[_KEY[dim]].to_numpy()
+    keys = star.fact[DIM_KEY[dim]].to_numpy()
     if rows is not None:
         keys = keys[rows]
     if dim == "date":
@@ -200,7 +200,7 @@ def _key_values(star: Star, dim: str, level: str, rows) -> tuple[np.ndarray, int
         keys = star.fact["date_key"].to_numpy()
         keys = keys if rows is None else keys[rows]
         return codes[keys - star.day0] - lo, int(codes.max()) - lo + 1, lo
-    keys = star.fact[_KEY[dim]].to_numpy()
+    keys = star.fact[DIM_KEY[dim]].to_numpy()
     return (keys if rows is None else keys[rows]), len(star.dims[dim]), 0
 
 
@@ -343,7 +343,7 @@ def _distinct(star: Star, levels: tuple[str, ...], res: pd.DataFrame, entity: st
 def _base_duckdb(star: Star, base_key, names, additive, with_orders, rows) -> pd.DataFrame:
     import duckdb
 
-    cols = sorted({_KEY[dim] for dim, _lvl in base_key} | {m for m in additive if m != "lines"})
+    cols = sorted({DIM_KEY[dim] for dim, _lvl in base_key} | {m for m in additive if m != "lines"})
     data = {c: (star.fact[c].to_numpy() if rows is None else star.fact[c].to_numpy()[rows]) for c in cols}
     n = len(star.fact) if rows is None else len(rows)
     if with_orders:  # one flag per order (on its first line): orders add up like any measure
@@ -364,7 +364,7 @@ def _base_duckdb(star: Star, base_key, names, additive, with_orders, rows) -> pd
                 joins.append("JOIN d_date ON f.date_key = d_date.k")
                 select.append(f'd_date.v AS "{name}"')
             else:
-                select.append(f'f."{_KEY[dim]}" AS "{name}"')
+                select.append(f'f."{DIM_KEY[dim]}" AS "{name}"')
         aggs = ["COUNT(*) AS lines" if m == "lines" else
                 (f'SUM(f."{m}")::BIGINT AS "{m}"' if m == "quantity" else f'SUM(f."{m}") AS "{m}"')
                 for m in additive]

@@ -13,7 +13,7 @@ TOTAL = "All"
 SEP = " / "
 
 
-def _decode(star: Star, frame: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:
+def decode_path(star: Star, frame: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:
     out = frame.copy()
     for lvl in levels:
         out[lvl] = star.decode(lvl, out[lvl].to_numpy())
@@ -41,7 +41,7 @@ def _combine(columns: list[np.ndarray], radix: list[tuple[int, int]]) -> np.ndar
     return key
 
 
-def _tree(star: Star, by: list[str], levels: Sequence[str], parts: list[pd.DataFrame],
+def build_tree(star: Star, by: list[str], levels: Sequence[str], parts: list[pd.DataFrame],
           measures: Sequence[str]) -> pd.DataFrame:
     """Stack the grouping sets of a drill-down (codes) into one tree frame, parents first."""
     depth = np.concatenate([np.full(len(p), d, dtype=np.int64) for d, p in enumerate(parts)])

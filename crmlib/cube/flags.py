@@ -41,7 +41,7 @@ import pandas as pd
 
 from .._validation import check_columns, check_interval, check_one_of
 from ..errors import ParameterError
-from .metrics import _tree_by, base_period, parse_period
+from .metrics import tree_by, base_period, parse_period
 from .ops import aggregate
 from .star import HIERARCHIES, LEVELS, Star
 
@@ -120,7 +120,7 @@ def flag_underperformers(tree: pd.DataFrame, *, target_gap: float = 0.15, parent
     if growth_gap is not None:
         check_interval(growth_gap, 0, None, name="growth_gap", where=where, closed="neither")
         check_columns(tree, [growth_column], where=where)
-    by = _tree_by(tree)
+    by = tree_by(tree)
     out = tree.copy()
     parent_cols = ["attainment"] + ([growth_column] if growth_gap is not None else [])
     ref = out[[*by, "node", *parent_cols]].astype({"node": object}).rename(

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._validation import check_columns, check_interval
 from ..errors import ParameterError
-from .plots import _one_period
+from .plots import one_period
 
 __all__ = ["drill_down_html", "table_html"]
 
@@ -174,7 +174,7 @@ def drill_down_html(tree: pd.DataFrame, *, columns: Sequence[str] | None = None,
     where = "cube.drill_down_html"
     check_columns(tree, ["depth", "level", "member", "node", "parent"], where=where)
     check_interval(expand_depth, 0, None, name="expand_depth", where=where, integer=True)
-    part, label = _one_period(tree, period, where=where)
+    part, label = one_period(tree, period, where=where)
     if len(part) > max_rows:
         raise ParameterError(f"{where}: {len(part):,} rows is more than max_rows={max_rows:,}; "
                              "drill to a shallower level or slice first.", name="max_rows")

@@ -17,7 +17,7 @@ import pandas as pd
 from .._validation import check_columns, check_one_of
 from ..errors import ParameterError
 from . import _engine
-from ._tree import _tree
+from ._tree import build_tree
 from .star import DATE_LEVELS, HIERARCHIES, LEVELS, Star
 
 __all__ = ["COMPARE_TO", "attainment", "base_period", "growth", "parse_period", "rank_within",
@@ -179,7 +179,7 @@ def share_of_total(table: pd.DataFrame, measure: str = "revenue", *,
     within = ("parent" if tree else "total") if within is None else within
     out = table.copy()
     if within in ("parent", "total") and tree:
-        by = _tree_by(table)
+        by = tree_by(table)
         if within == "parent":
             ref = out[[*by, "node", measure]].rename(columns={"node": "parent", measure: "_total"})
             merged = out[[*by, "parent"]].astype({"parent": object}).merge(
@@ -235,7 +235,7 @@ def rank_within(table: pd.DataFrame, measure: str = "revenue", *,
             raise ParameterError(f"{where}: within='parent' needs a drill-down tree; for a flat "
                                  "table pass the parent's columns, e.g. within=['rep_region'].",
                                  name="within")
-        cols = [*_tree_by(table), "parent"]
+        cols = [*tree_by(table), "parent"]
     elif within is None:
         cols = [c for c in table.columns if c in DATE_LEVELS]
     else:
@@ -333,7 +333,7 @@ def attainment(star: Star, *, to: str = "rep", period: str | None = "quarter",
         for lvl in s:
             merged[lvl] = merged[lvl].astype(np.int64)
         parts.append(merged)
-    tree = _tree(star, by, levels, parts, ["revenue", "quantity", "orders", "target"])
+    tree = build_tree(star, by, levels, parts, ["revenue", "quantity", "orders", "target"])
     with np.errstate(divide="ignore", invalid="ignore"):
         tree["attainment"] = np.where(tree["target"] > 0, tree["revenue"] / tree["target"], np.nan)
     tree["gap"] = tree["revenue"] - tree["target"]
@@ -347,7 +347,7 @@ def _month_to(month_ordinals: np.ndarray, level: str) -> np.ndarray:
     return pd.PeriodIndex.from_ordinals(month_ordinals, freq="M").asfreq(DATE_LEVELS[level]).asi8
 
 
-def _tree_by(table: pd.DataFrame) -> list[str]:
+def tree_by(table: pd.DataFrame) -> list[str]:
     """The ``by`` columns of a drill-down tree: level columns before 'level'."""
     cols = list(table.columns)
     return [c for c in cols[:cols.index("level")] if c in LEVELS]
@@ -367,6 +367,6 @@ def _period_column(table: pd.DataFrame, period: str | None, *, where: str) -> st
 
 def _member_keys(table: pd.DataFrame, *, exclude: Sequence[str]) -> list[str]:
     if "node" in table.columns:
-        return [*[c for c in _tree_by(table) if c not in exclude], "node"]
+        return [*[c for c in tree_by(table) if c not in exclude], "node"]
     return [c for c in table.columns if c in LEVELS and c not in exclude]
 

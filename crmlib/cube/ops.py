@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_one_of
+from ..definitions import RATIOS
 from ..errors import ParameterError
 from . import _engine
-from ._tree import SEP, TOTAL, _decode, _tree
+from ._tree import SEP, TOTAL, build_tree, decode_path
 from .star import ADDITIVE, DATE_LEVELS, DISTINCT, HIERARCHIES, LEVELS, MEASURES, Star, check_level
 
 __all__ = [
@@ -94,7 +95,7 @@ def aggregate(star: Star, by: str | Sequence[str] = (), *, measures: Sequence[st
     engine = _engine.choose_engine(star, engine, where=where_)
     [part] = _engine.grouping_sets(star, [tuple(levels)], measures, allowed, engine)
     part = part.sort_values(levels, kind="stable").reset_index(drop=True) if levels else part
-    return _decode(star, part, levels)
+    return decode_path(star, part, levels)
 
 
 def drill_down(star: Star, hierarchy: str, *, to: str | None = None, by: str | Sequence[str] = (),
@@ -179,7 +180,7 @@ def drill_down_all(star: Star, *, by: str | Sequence[str] = ("month",),
             if index[s] == len(sets):
                 sets.append(s)
     parts = _engine.grouping_sets(star, sets, measures, allowed, engine)
-    return {h: _tree(star, h_by, levels, [parts[index[tuple(h_by) + levels[:i]]]
+    return {h: build_tree(star, h_by, levels, [parts[index[tuple(h_by) + levels[:i]]]
                                           for i in range(len(levels) + 1)], measures)
             for h, (h_by, levels) in plan.items()}
 
@@ -397,9 +398,7 @@ def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     denominator is 0.
     """
     out = table.copy()
-    pairs = {"margin_pct": ("margin", "revenue"), "avg_price": ("revenue", "quantity"),
-             "discount_pct": ("discount", "gross"), "order_value": ("revenue", "orders")}
-    for name, (num, den) in pairs.items():
+    for name, (num, den) in RATIOS.items():  # crmlib.definitions.RATIOS
         if num in out.columns and den in out.columns:
             d = out[den].astype(float)
             out[name] = out[num] / d.where(d != 0)

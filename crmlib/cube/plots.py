@@ -28,7 +28,7 @@ def _period_col(table: pd.DataFrame) -> str | None:
     return cols[0] if len(cols) == 1 else None
 
 
-def _one_period(table: pd.DataFrame, period, *, where: str) -> tuple[pd.DataFrame, str]:
+def one_period(table: pd.DataFrame, period, *, where: str) -> tuple[pd.DataFrame, str]:
     col = _period_col(table)
     if col is None:
         return table, ""
@@ -105,7 +105,7 @@ def plot_drill_down(tree: pd.DataFrame, measure: str = "revenue", *, level: str 
     """
     where = "cube.plot_drill_down"
     check_columns(tree, ["level", "depth", "node", "parent", "member", measure], where=where)
-    part, label = _one_period(tree, period, where=where)
+    part, label = one_period(tree, period, where=where)
     depth = int(part["depth"].max()) if level is None else None
     rows = part[part["depth"] == depth] if level is None else part[part["level"] == level]
     if rows.empty:
@@ -153,7 +153,7 @@ def plot_attainment(tree: pd.DataFrame, *, level: str = "rep", period=None, thre
     """
     where = "cube.plot_attainment"
     check_columns(tree, ["level", "member", "attainment"], where=where)
-    part, label = _one_period(tree, period, where=where)
+    part, label = one_period(tree, period, where=where)
     rows = part[part["level"] == level].iloc[::-1]
     if rows.empty:
         raise ParameterError(f"{where}: the tree has no level {level!r}", name="level")

@@ -8,7 +8,7 @@ Fact (``Star.fact``, one row per order line of an order with a kept status)
     ``order_id``, ``order_key`` (row of the order in the source orders frame); dimension keys ``date_key`` (days since 1970-01-01), ``product_key``,
     ``customer_key``, ``channel_key``, ``rep_key`` (row positions in the dimension frames); and
     the measures ``quantity``, ``revenue`` (quantity x unit_price x (1 - discount), as
-    :func:`crmlib.kpis.line_revenue`), ``discount`` (the discount amount: quantity x unit_price
+    :func:`crmlib.definitions.line_revenue`), ``discount`` (the discount amount: quantity x unit_price
     - revenue) and ``cost`` (quantity x the product's unit_cost). The cube also reports ``gross``
     (revenue + discount, at list price of the line), ``margin`` (revenue - cost), ``lines``, and
     the distinct counts ``orders`` and ``customers``.
@@ -40,6 +40,17 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_one_of, examples
+from ..definitions import (
+    ADDITIVE,
+    DATE_LEVELS,
+    DISTINCT,
+    HIERARCHIES,
+    LEVELS,
+    MEASURES,
+    ORDER_STATUSES,
+    REVENUE_STATUSES,
+    line_revenue,
+)
 from ..errors import DataContractError, ParameterError
 
 __all__ = [
@@ -57,28 +68,9 @@ __all__ = [
     "with_segments",
 ]
 
-HIERARCHIES: dict[str, tuple[str, ...]] = {
-    "date": ("year", "quarter", "month", "day"),
-    "week": ("week",),
-    "product": ("category", "subcategory", "product"),
-    "price_band": ("price_band",),
-    "customer": ("customer_region", "customer"),
-    "segment": ("segment",),
-    "channel": ("channel_kind", "channel"),
-    "rep": ("rep_region", "manager", "rep"),
-}
-#: level -> hierarchy
-LEVELS: dict[str, str] = {lvl: h for h, levels in HIERARCHIES.items() for lvl in levels}
-#: date level -> pandas Period frequency
-DATE_LEVELS: dict[str, str] = {"year": "Y", "quarter": "Q", "month": "M", "week": "W-SUN", "day": "D"}
 #: hierarchy -> dimension frame holding its levels
 DIMENSION = {"date": "date", "week": "date", "product": "product", "price_band": "product",
              "customer": "customer", "segment": "customer", "channel": "channel", "rep": "rep"}
-#: measures that add up along every hierarchy
-ADDITIVE = ("revenue", "margin", "cost", "quantity", "gross", "discount", "lines")
-#: distinct counts: exact for every cell, but a parent is not the sum of its children
-DISTINCT = ("orders", "customers")
-MEASURES = ADDITIVE + DISTINCT
 UNKNOWN = "(unknown)"
 #: integer code of a missing member (pandas' NaT ordinal, so Period arrays read it as NaT)
 NA_CODE = np.iinfo(np.int64).min
@@ -90,10 +82,9 @@ CHANNEL_COLUMNS = ("channel_id", "name", "kind")
 REP_COLUMNS = ("rep_id", "name", "region", "manager_id")
 CUSTOMER_COLUMNS = ("customer_id", "region")
 TARGET_COLUMNS = ("rep_id", "month", "target_amount")
-STATUSES = ("completed", "cancelled", "returned")
 
-_KEY = {"date": "date_key", "product": "product_key", "customer": "customer_key",
-        "channel": "channel_key", "rep": "rep_key"}
+DIM_KEY = {"date": "date_key", "product": "product_key", "customer": "customer_key",
+           "channel": "channel_key", "rep": "rep_key"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +118,7 @@ class Star:
     day0: int
     n_orders: int = 0
     filters: dict = field(default_factory=dict)
-    statuses: tuple[str, ...] = ("completed",)
+    statuses: tuple[str, ...] = REVENUE_STATUSES
 
     @property
     def levels(self) -> list[str]:
@@ -191,7 +182,7 @@ def build_star(
     *,
     rep_targets: pd.DataFrame | None = None,
     segments: str | pd.DataFrame | None = None,
-    statuses: tuple[str, ...] = ("completed",),
+    statuses: tuple[str, ...] = REVENUE_STATUSES,
 ) -> Star:
     """Build the sales star schema from canonical tables.
 
@@ -208,8 +199,9 @@ def build_star(
         A column of ``customers`` to use as the segment (e.g. ``'income_band'``), or a frame with
         ``customer_id`` and ``segment`` (e.g. from crmlib.segments). Without it there is no
         ``segment`` level.
-    statuses : tuple of str, default=('completed',)
-        Order statuses whose lines are sales.
+    statuses : tuple of str, default=REVENUE_STATUSES
+        Order statuses whose lines are sales (:data:`crmlib.definitions.REVENUE_STATUSES`:
+        completed and open), each one of :data:`crmlib.definitions.ORDER_STATUSES`.
 
     Returns
     -------
@@ -221,7 +213,7 @@ def build_star(
         A required column is missing, or order lines point to orders, products, channels or
         reps that do not exist (the message gives the count and up to 5 ids).
     ParameterError
-        A status outside ('completed', 'cancelled', 'returned'), or an unknown segments column.
+        A status outside :data:`crmlib.definitions.ORDER_STATUSES`, or an unknown segments column.
     """
     where = "cube.build_star"
     check_columns(orders, ORDER_COLUMNS, where=f"{where}(orders)")
@@ -235,7 +227,7 @@ def build_star(
         check_columns(rep_targets, TARGET_COLUMNS, where=f"{where}(rep_targets)")
     statuses = tuple([statuses] if isinstance(statuses, str) else statuses)
     for s in statuses:
-        check_one_of(s, STATUSES, name="statuses", where=where)
+        check_one_of(s, ORDER_STATUSES, name="statuses", where=where)
 
     # -- orders kept, and their lines ------------------------------------------------------
     status_ok = np.asarray(orders["status"].isin(statuses), dtype=bool)
@@ -269,11 +261,9 @@ def build_star(
 
     # the measures, built one at a time so that the peak stays near the size of the fact
     qty = order_lines["quantity"].to_numpy()[line_ok].astype(np.int32)
-    gross = qty * order_lines["unit_price"].to_numpy(dtype=np.float64)[line_ok]
-    keep = order_lines["discount"].to_numpy(dtype=np.float64)[line_ok]
-    np.subtract(1.0, keep, out=keep)
-    revenue = gross * keep                     # = quantity x unit_price x (1 - discount)
-    del keep
+    price = order_lines["unit_price"].to_numpy(dtype=np.float64)[line_ok]
+    revenue = line_revenue(qty, price, order_lines["discount"].to_numpy(dtype=np.float64)[line_ok])
+    gross = np.multiply(price, qty, out=price)  # reuses the price array
     discount = np.subtract(gross, revenue, out=gross)
     cost = product_dim["unit_cost"].to_numpy(dtype=np.float64)[product_key]
     np.multiply(cost, qty, out=cost)
@@ -319,7 +309,7 @@ def with_segments(star: Star, segments: pd.DataFrame) -> Star:
 
 
 def load_star(crm, *, since=None, until=None, segments: str | pd.DataFrame | None = None,
-              statuses: tuple[str, ...] = ("completed",)) -> Star:
+              statuses: tuple[str, ...] = REVENUE_STATUSES) -> Star:
     """Load the tables the cube needs from an open :class:`crmlib.db.Crm` and build the star.
 
     Parameters

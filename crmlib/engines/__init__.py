@@ -21,10 +21,10 @@ from typing import Any
 from .._validation import check_one_of
 from ..errors import CrmlibError, ParameterError
 
-__all__ = ["DEFAULT_MASTER", "ENGINES", "Engine", "check_engine", "default_mart", "open_engine",
+__all__ = ["DEFAULT_MASTER", "REPORT_ENGINES", "Engine", "check_engine", "default_mart", "open_engine",
            "require_spark"]
 
-ENGINES = ("pandas", "spark")
+REPORT_ENGINES = ("pandas", "spark")
 DEFAULT_MASTER = "local[*]"
 # local, local[4], local[*], local[4,2], spark://h:7077[,h2:7077], yarn, k8s://https://..., mesos://...
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
@@ -37,9 +37,9 @@ def check_engine(engine: str, spark_master: str | None = DEFAULT_MASTER, *,
     Raises
     ------
     ParameterError
-        ``engine`` not in :data:`ENGINES`, or a master URL Spark would not take.
+        ``engine`` not in :data:`REPORT_ENGINES`, or a master URL Spark would not take.
     """
-    check_one_of(engine, ENGINES, name="engine", where=where)
+    check_one_of(engine, REPORT_ENGINES, name="engine", where=where)
     if engine == "spark" and spark_master is not None and not (
             isinstance(spark_master, str) and _MASTER.match(spark_master)):
         raise ParameterError(

@@ -1,7 +1,9 @@
 """One function per analysis that runs on the opened engine and returns the same pandas table.
 
-On pandas they call crmlib.baskets / crmlib.segments / crmlib.credit / crmlib.cube; on Spark,
-crmlib.spark on the Parquet mart, and only the small result comes back (``toPandas``): the rules
+On pandas they call crmlib.baskets / crmlib.segments / crmlib.credit / crmlib.cube; on Spark, the
+Spark version beside each (``crmlib.baskets.spark``, ``crmlib.segments.spark_rfm``,
+``crmlib.credit.spark``, ``crmlib.cube.spark``) on the Parquet mart. This module only chooses;
+it computes nothing itself. Only the small result comes back (``toPandas``): the rules
 table, the RFM scores or the payment-behaviour features (one row per customer), a roll-up. Column names, dtypes and row order are the same, so the
 notebook's tables and plots do not know which engine ran.
 """
@@ -17,24 +19,7 @@ from . import Engine
 
 __all__ = ["aggregate", "credit_features", "mine_rules", "rfm_scores"]
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
 # ---------------------------------------------------------------------- association rules
-def _weekday_names(value) -> list[str]:
-    values = value if isinstance(value, (list, tuple, set)) else [value]
-    out = []
-    for v in values:
-        if isinstance(v, (int, np.integer)) and 0 <= int(v) <= 6:
-            out.append(_WEEKDAYS[int(v)])
-        elif isinstance(v, str) and v[:3].title() in _WEEKDAYS:
-            out.append(v[:3].title())
-        else:
-            raise ParameterError(f"engines.mine_rules: a weekday filter must be 0-6 (Monday 0) or a day "
-                                 f"name such as 'Fri'; got {v!r}.", name="filters")
-    return out
-
-
 def _canonical_order(rules: pd.DataFrame, sort_by: str) -> pd.DataFrame:
     """Best first by ``sort_by``, ties by the rule's text, so both engines list rules alike
     (A -> B and B -> A always share their lift; each engine breaks such ties its own way)."""
@@ -92,33 +77,13 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
                               sort_by=sort_by, correction=correction)
         return _canonical_order(rules, sort_by)
 
-    from pyspark.sql import functions as F
+    from ..baskets import spark as baskets_spark
 
-    from ..spark import rules as sr
-
-    filters = dict(filters or {})
-    other = sorted(set(filters) - {"weekday"})
-    if other:
-        raise ParameterError(f"engines.mine_rules: engine='spark' takes only a 'weekday' filter so far; "
-                             f"got {other}. Use engine='pandas' for these filters.", name="filters")
-    b = sr.baskets(eng.session, eng.mart, level=level, since=since, until=until)
-    if "weekday" in filters:
-        b = b.where(F.col("weekday").isin(_weekday_names(filters["weekday"])))
-    b = b.cache()
-    try:
-        rules, sets, _ = sr.mine_rules(b, min_support=min_support, max_len=max_len,
-                                       min_confidence=min_confidence, min_lift=min_lift,
-                                       max_rules=max_rules, sort_by=sort_by, correction=correction)
-        out = sr.to_pandas(rules)
-        n_itemsets = sets.count()
-        sets.unpersist()
-    finally:
-        b.unpersist()
-    out.attrs.update(n_itemsets=int(n_itemsets), engine="spark", min_support=min_support)
-    if out.empty:
-        out.attrs["empty_reason"] = (f"no rule at min_support={min_support}, min_confidence="
-                                     f"{min_confidence}, min_lift={min_lift}; lower them")
-    return _canonical_order(out, sort_by)
+    rules = baskets_spark.rules_from_mart(
+        eng.session, eng.mart, min_support=min_support, min_confidence=min_confidence,
+        min_lift=min_lift, max_len=max_len, max_rules=max_rules, sort_by=sort_by,
+        correction=correction, level=level, since=since, until=until, filters=filters)
+    return _canonical_order(rules, sort_by)
 
 
 # ---------------------------------------------------------------------- RFM
@@ -151,38 +116,10 @@ def rfm_scores(eng: Engine, transactions: pd.DataFrame | None = None, *, as_of=N
         return seg.rfm_scores(seg.rfm_table(transactions, as_of=as_of, customers=customers),
                               segment_map=segment_map)
 
-    from pyspark.sql import functions as F
+    from ..segments import spark_rfm
 
-    from ..spark import rfm as srfm
-
-    orders = srfm.order_values(eng.session, eng.mart).cache()
-    try:
-        day = pd.Timestamp(as_of if as_of is not None else orders.agg(F.max("ordered_at")).first()[0])
-        day = day.normalize()
-        out = srfm.to_pandas(srfm.rfm_scores(srfm.rfm_table(orders, as_of=day), segment_map=segment_map))
-        if customers is not None:  # customers without a purchase: net amount only (refunds, zero)
-            net = (orders.where(F.to_date("ordered_at") <= F.lit(day.date())).groupBy("customer_id")
-                   .agg(F.sum("amount").alias("monetary")).toPandas().set_index("customer_id")["monetary"])
-    finally:
-        orders.unpersist()
-    out["first_purchase"] = pd.to_datetime(out["first_purchase"]).astype("datetime64[us]")
-    out["last_purchase"] = pd.to_datetime(out["last_purchase"]).astype("datetime64[us]")
-    if customers is not None:
-        ids = pd.Index(pd.unique(customers["customer_id"]))
-        missing = ids.difference(pd.Index(out["customer_id"]))
-        if len(missing):
-            extra = pd.DataFrame({
-                "customer_id": missing.astype("int64"),
-                "first_purchase": pd.NaT, "last_purchase": pd.NaT, "recency": np.nan,
-                "frequency": 0, "monetary": net.reindex(missing).fillna(0.0).to_numpy(dtype=float),
-                "R": 0, "F": 0, "M": 0, "FM": 0, "rfm_score": "000", "segment": seg.rfm.NO_PURCHASE,
-            }).astype({c: out[c].dtype for c in ("first_purchase", "last_purchase")})
-            out = pd.concat([out[out["customer_id"].isin(ids)], extra], ignore_index=True)
-        else:
-            out = out[out["customer_id"].isin(ids)]
-        out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    out["segment"] = out["segment"].astype(object)
-    return out[[*seg.rfm.RFM_COLUMNS, "R", "F", "M", "FM", "rfm_score", "segment"]]
+    return spark_rfm.rfm_scores_from_mart(eng.session, eng.mart, as_of=as_of, customers=customers,
+                                          segment_map=segment_map)
 
 
 # ---------------------------------------------------------------------- payment behaviour
@@ -242,22 +179,13 @@ def credit_features(eng: Engine, invoices: pd.DataFrame | None = None, payments:
         return cf.customer_features(invoices, payments, customers, cutoff=cutoff,
                                     default_days=default_days, **extra)
 
-    from ..spark import credit as sc
+    from ..credit import spark as credit_spark
 
-    inv, pay, cus = sc.read_tables(eng.session, eng.mart)
-    sales, kinds = sc.read_sales(eng.session, eng.mart) if purchases else (None, None)
-    return sc.to_pandas(sc.customer_features(inv, pay, cus, cutoff=cutoff, default_days=default_days,
-                                             sales=sales, channels=kinds))
+    return credit_spark.features_from_mart(eng.session, eng.mart, cutoff=cutoff,
+                                           default_days=default_days, purchases=purchases)
 
 
 # ---------------------------------------------------------------------- sales cube
-_SPARK_MEASURES = {"revenue": ("sum", "net_amount"), "gross": ("sum", "gross_amount"),
-                   "cost": ("sum", "cost_amount"), "margin": ("sum", "margin_amount"),
-                   "quantity": ("sum", "quantity"), "lines": ("count", None),
-                   "orders": ("distinct", "order_id"), "customers": ("distinct", "customer_id")}
-_PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
-
-
 def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
     """Measures of the sales cube by date levels (``month``, ``quarter``, ``year``) on the engine.
 
@@ -280,40 +208,13 @@ def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
         money, int64 counts), sorted by the periods.
     """
     from .. import cube
+    from ..cube import spark as cube_spark
 
     for level in by:
-        check_one_of(level, tuple(_PERIODS), name="by", where="engines.aggregate")
+        check_one_of(level, ("year", "quarter", "month"), name="by", where="engines.aggregate")
     for m in measures:
-        check_one_of(m, tuple(_SPARK_MEASURES), name="measures", where="engines.aggregate")
+        check_one_of(m, cube_spark.MEASURES, name="measures", where="engines.aggregate")
     if not eng.is_spark:
         return cube.aggregate(view, list(by), measures=list(measures))
-
-    from pyspark.sql import functions as F
-
-    from ..spark import cube as scube
-
-    data = scube.sales(eng.session, eng.mart).where(F.col("status").isin(list(view.statuses)))
-    for level, value in (slices or {}).items():
-        check_one_of(level, tuple(scube.LEVELS), name="slices", where="engines.aggregate")
-        data = data.where(F.col(level).isin(list(value) if isinstance(value, (list, tuple)) else [value]))
-    keys = sorted({"year", *(["quarter"] if "quarter" in by else []), *(["month"] if "month" in by else [])},
-                  key=["year", "quarter", "month"].index)
-    aggs = []
-    for m in measures:
-        how, col = _SPARK_MEASURES[m]
-        expr = (F.sum(col) if how == "sum" else F.count("*") if how == "count"
-                else F.countDistinct(col))
-        aggs.append(expr.alias(m))
-    frame = data.groupBy(*keys).agg(*aggs).toPandas()
-    out = pd.DataFrame(index=frame.index)
-    for level in by:
-        if level == "year":
-            text = frame["year"].astype(int).astype(str)
-        elif level == "quarter":
-            text = frame["year"].astype(int).astype(str) + "Q" + frame["quarter"].astype(int).astype(str)
-        else:
-            text = frame["year"].astype(int).astype(str) + "-" + frame["month"].astype(int).astype(str).str.zfill(2)
-        out[level] = pd.PeriodIndex(text, freq=_PERIODS[level])
-    for m in measures:
-        out[m] = frame[m].astype("int64" if _SPARK_MEASURES[m][0] != "sum" or m == "quantity" else "float64")
-    return out.sort_values(list(by), kind="stable").reset_index(drop=True)
+    return cube_spark.aggregate(eng.session, eng.mart, list(by), measures=list(measures),
+                                statuses=view.statuses, slices=slices)

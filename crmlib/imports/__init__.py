@@ -15,12 +15,12 @@ measures), ``examples`` (example source files), ``cli``. See docs/imports.md.
 
 from __future__ import annotations
 
-__all__ = ["Deduplicator", "ImportResult", "MappingError", "check_frame", "load_mapping", "quality_report",
+__all__ = ["Deduplicator", "ImportResult", "MappingError", "check_rules", "load_mapping", "quality_report",
            "run_import"]
 
 _WHERE = {
     "Deduplicator": "dedup", "ImportResult": "load", "run_import": "load", "MappingError": "mapping",
-    "load_mapping": "mapping", "check_frame": "rules", "quality_report": "quality",
+    "load_mapping": "mapping", "check_rules": "rules", "quality_report": "quality",
 }
 
 

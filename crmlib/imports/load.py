@@ -40,9 +40,9 @@ from .. import schema as S
 from ..config import DATA_DIR, default_url, redact_url
 from ..errors import CrmlibError, DatabaseUnavailableError
 from . import rules
-from .mapping import Mapping, load_mapping
+from .mapping import Mapping, auto_key, load_mapping
 from .sources import SourceData, read_source
-from .transform import KEY_SEP, QUARANTINE_COLUMNS, Prepared, auto_key, prepare_table
+from .transform import KEY_SEP, QUARANTINE_COLUMNS, Prepared, prepare_table
 
 __all__ = ["COUNT_COLUMNS", "ImportResult", "bookkeeping", "run_import"]
 

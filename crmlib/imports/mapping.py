@@ -296,7 +296,7 @@ def _table(name: str, raw: Any, sources: dict, all_tables: dict, problems: list[
         parsed = _column(name, str(col), spec, f"{where}.columns.{col}", all_tables, problems)
         if parsed is not None:
             columns[str(col)] = parsed
-    auto = _auto_key(name)
+    auto = auto_key(name)
     needed = [c.name for c in table.columns
               if (not c.nullable or c.primary_key) and c.name != auto and c.name not in columns]
     if needed:
@@ -314,7 +314,7 @@ def _table(name: str, raw: Any, sources: dict, all_tables: dict, problems: list[
                      where=tuple(w for w in where_rules if isinstance(w, dict)))
 
 
-def _auto_key(table: str) -> str | None:
+def auto_key(table: str) -> str | None:
     """The single integer primary key that the loader allocates, or None for composite keys."""
     pk = list(S.metadata.tables[table].primary_key.columns)
     if len(pk) == 1 and isinstance(pk[0].type, sa.Integer):
@@ -394,7 +394,7 @@ def _column(table: str, col: str, raw: Any, where: str, all_tables: dict,
     if "references" in raw:
         ref = raw["references"]
         target_fk = [fk.column.table.name for fk in S.metadata.tables[table].c[col].foreign_keys]
-        if ref not in S.metadata.tables or _auto_key(ref) is None:
+        if ref not in S.metadata.tables or auto_key(ref) is None:
             problems.append(f"{where}.references: {ref!r} is not a canonical table with an integer key")
         elif target_fk and ref not in target_fk:
             problems.append(f"{where}.references: {table}.{col} refers to {target_fk[0]}, not {ref!r}")

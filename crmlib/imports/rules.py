@@ -4,7 +4,7 @@
 and primary-key uniqueness come from :mod:`crmlib.schema`. :func:`table_schema` turns them into a
 ``pandera`` DataFrameSchema. The importer checks every incoming frame with it (a failing row goes
 to quarantine with the rule as the reason), the data-quality report measures validity with it, and
-``crmlib.db`` can check what it loads with :func:`check_frame`.
+``crmlib.db`` can check what it loads with :func:`check_rules`.
 
 Rule keys: ``isin`` (allowed values), ``ge`` / ``gt`` / ``le`` / ``lt`` (bounds), ``between``
 ([low, high], inclusive), ``matches`` (regular expression, whole value), ``max_length``, ``not_future``
@@ -25,9 +25,10 @@ import sqlalchemy as sa
 
 from .. import schema as S
 from .._validation import examples
+from ..definitions import ORDER_STATUSES
 from ..errors import DataContractError
 
-__all__ = ["FAILURE_COLUMNS", "RULES", "check_frame", "failures", "row_problems", "table_schema"]
+__all__ = ["FAILURE_COLUMNS", "RULES", "check_rules", "failures", "row_problems", "table_schema"]
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 #: A phone number as people write it; imports store E.164 ('+12015550123'), which also matches.
@@ -55,7 +56,7 @@ RULES: dict[str, dict[str, dict]] = {
     "rep_targets": {"target_amount": {"ge": 0}},
     "campaigns": {"cost": {"ge": 0}, "ended_at": {"ge_column": "started_at"}},
     "orders": {
-        "status": {"isin": ["completed", "cancelled", "returned", "open"]},
+        "status": {"isin": list(ORDER_STATUSES)},  # crmlib.definitions' vocabulary
         "ordered_at": {"ge": "1970-01-01", "not_future": True},
     },
     "order_lines": {
@@ -214,7 +215,7 @@ def row_problems(table: str, frame: pd.DataFrame) -> pd.Series:
     return text.groupby(fails["row"].to_numpy()).agg("; ".join)
 
 
-def check_frame(table: str, frame: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
+def check_rules(table: str, frame: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
     """Raise DataContractError if ``frame`` breaks a rule of ``table``; return it unchanged otherwise.
 
     The message gives, per broken rule, the number of rows and up to 5 example row labels.

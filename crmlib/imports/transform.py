@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from .. import schema as S
 from .._validation import check_columns
 from . import standardise as st
-from .mapping import ColumnSpec, SourceSpec, TableSpec, _auto_key
+from .mapping import ColumnSpec, SourceSpec, TableSpec
 
 __all__ = ["QUARANTINE_COLUMNS", "Prepared", "condition_mask", "prepare_table"]
 
@@ -274,8 +274,3 @@ def _combine(spec: TableSpec, records: pd.DataFrame) -> pd.DataFrame:
             except (TypeError, ValueError):
                 pass
     return out[[*spec.columns, "_key", "_rows"]]
-
-
-def auto_key(table: str) -> str | None:
-    """The integer primary key the loader allocates for ``table`` (None for composite keys)."""
-    return _auto_key(table)

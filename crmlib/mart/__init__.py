@@ -9,6 +9,6 @@ See :mod:`crmlib.mart.export` for the layout, the manifest and how incremental r
 
 from __future__ import annotations
 
-from .export import DIMENSIONS, FACTS, SALES_COLUMNS, ExportResult, export, read, sales_fact
+from .export import DIMENSIONS, FACTS, SALES_COLUMNS, ExportResult, export, read, sales_fact, table_path
 
-__all__ = ["DIMENSIONS", "FACTS", "SALES_COLUMNS", "ExportResult", "export", "read", "sales_fact"]
+__all__ = ["DIMENSIONS", "FACTS", "SALES_COLUMNS", "ExportResult", "export", "read", "sales_fact", "table_path"]

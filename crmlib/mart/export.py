@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from .. import schema as S
+from ..definitions import as_timestamp, line_revenue
 from ..errors import DataContractError, ParameterError
 from ._fs import MartFS
 
@@ -66,6 +67,7 @@ __all__ = [
     "export",
     "read",
     "sales_fact",
+    "table_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,14 +107,15 @@ def sales_fact(orders: pd.DataFrame, order_lines: pd.DataFrame, products: pd.Dat
     pandas.DataFrame
         ``SALES_COLUMNS`` then any extra columns: ``date_key`` int32 (YYYYMMDD),
         ``gross_amount = quantity * unit_price``, ``net_amount = gross_amount * (1 - discount)``
-        (crmlib.kpis' revenue), ``cost_amount = quantity * unit_cost``,
+        (:func:`crmlib.definitions.line_revenue`; every status is kept, with its ``status``:
+        revenue is the lines whose status is in :data:`crmlib.definitions.REVENUE_STATUSES`), ``cost_amount = quantity * unit_cost``,
         ``margin_amount = net_amount - cost_amount`` (float64). Sorted by order_id, line_no.
     """
     lines = order_lines.merge(orders, on="order_id", how="inner", suffixes=("", "_order"))
     lines = lines.merge(products[["product_id", "unit_cost"]], on="product_id", how="left")
     lines["date_key"] = _date_key(lines["ordered_at"])
     lines["gross_amount"] = lines["quantity"] * lines["unit_price"]
-    lines["net_amount"] = lines["gross_amount"] * (1.0 - lines["discount"])
+    lines["net_amount"] = line_revenue(lines["quantity"], lines["unit_price"], lines["discount"])
     lines["cost_amount"] = lines["quantity"] * lines["unit_cost"]
     lines["margin_amount"] = lines["net_amount"] - lines["cost_amount"]
     extras = [c for c in lines.columns if c not in SALES_COLUMNS]
@@ -298,16 +301,7 @@ def export(url: str | None = None, out: str | Path | None = None, *, since=None,
 def _month_start(since) -> pd.Timestamp | None:
     if since is None:
         return None
-    try:
-        stamp = pd.Timestamp(since)
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if stamp is pd.NaT:
-        raise ParameterError(
-            f"mart.export: 'since' must be a date such as '2025-01-01'; got {since!r}.", name="since"
-        )
-    return stamp.tz_localize(None).to_period("M").start_time if stamp.tzinfo else \
-        stamp.to_period("M").start_time
+    return as_timestamp(since, name="since", where="mart.export").to_period("M").start_time
 
 
 def _check_sources(crm, tables: list[str]) -> dict[str, list[str]]:
@@ -456,6 +450,19 @@ def _recover(mfs: MartFS, manifest: dict) -> None:
 
 
 # ---------------------------------------------------------------------- reading (pandas)
+def table_path(mart: str | Path, table: str) -> str:
+    """Where ``table`` of the mart at ``mart`` lives (a folder or URI), for Spark or any Parquet reader.
+
+    >>> table_path("data/mart/", "fact_sales")
+    'data/mart/fact_sales'
+    """
+    known = (*FACTS, *DIMENSIONS, "dim_date")
+    if table not in known:
+        raise ParameterError(f"mart.table_path: 'table' must be one of {list(known)}; got {table!r}.",
+                             name="table")
+    return f"{str(mart).rstrip('/')}/{table}"
+
+
 def read(out: str | Path | None = None, table: str = "fact_sales", *, months=None,
          columns=None) -> pd.DataFrame:
     """Read a mart table into pandas (only the partitions the manifest lists).

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import store
-from .render import _engine_text, _env, _fmt_metric
+from .render import engine_text, jinja_env, format_metric
 
 __all__ = ["build_index"]
 
@@ -50,7 +50,7 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
             "status": s.get("status", "failed"),
             "duration": f"{s['duration_s']:.1f} s" if isinstance(s.get("duration_s"), (int, float)) else "",
             "error": _error_text(s),
-            "engine": _engine_text(s),
+            "engine": engine_text(s),
             "html_href": f"{rel}/{quote(files['html'])}" if files.get("html") else None,
             "notebook_href": f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}",
             "summary_href": f"{rel}/{store.SUMMARY}",
@@ -74,7 +74,7 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
         "last": last,
         "success": success,
         "latest_href": f"{quote(name)}/latest.html" if latest.is_file() else None,
-        "metrics": [(k, _fmt_metric(v)) for k, v in metrics],
+        "metrics": [(k, format_metric(v)) for k, v in metrics],
     }
 
 
@@ -86,7 +86,7 @@ def build_index(reports_dir: str | Path, *, title: str = "CRM reports") -> Path:
     reports_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.lock_path(reports_dir, "index")), timeout=120):
         entries = [e for e in (_report_entry(reports_dir, n) for n in store.list_reports(reports_dir)) if e]
-        html = _env().get_template("index.html.j2").render(
+        html = jinja_env().get_template("index.html.j2").render(
             title=title,
             reports=entries,
             generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),

@@ -96,14 +96,14 @@ def _stakeholder_copy(nb, title: str):
 
 
 @lru_cache(maxsize=1)
-def _env():
+def jinja_env():
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                               autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def _fmt_metric(value) -> str:
+def format_metric(value) -> str:
     if isinstance(value, bool) or value is None:
         return "—" if value is None else ("yes" if value else "no")
     if isinstance(value, int):
@@ -113,7 +113,7 @@ def _fmt_metric(value) -> str:
     return str(value)
 
 
-def _engine_text(summary: dict) -> str:
+def engine_text(summary: dict) -> str:
     """'pandas' or 'Spark (master URL)': which engine made the report (runs before engines: pandas)."""
     if summary.get("engine") == "spark":
         master = summary.get("spark_master")
@@ -145,17 +145,17 @@ def render_html(nb, summary: dict, *, path: str | Path | None = None) -> str:
     _QUIET_LOG.setLevel(logging.ERROR)  # not "Alternative text is missing" for every plot
 
     title = notebook_title(nb, summary["report"])
-    env = _env()
+    env = jinja_env()
     context = {
         "title": title,
         "report": summary["report"],
         "run_date": summary["started"].replace("T", " ")[:19],
         "duration": summary.get("duration_s"),
-        "engine": _engine_text(summary),
+        "engine": engine_text(summary),
         "status": summary.get("status", "ok"),
         "error": summary.get("error"),
         "findings": summary.get("findings") or [],
-        "metrics": {k: _fmt_metric(v) for k, v in (summary.get("metrics") or {}).items()},
+        "metrics": {k: format_metric(v) for k, v in (summary.get("metrics") or {}).items()},
         "parameters": {k: "None" if v is None else str(v)
                        for k, v in (summary.get("effective_parameters") or {}).items()},
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_one_of, check_type
-from ._common import DEFAULT_EXCLUDE_STATUS, as_of_timestamp, check_frame, to_naive_datetime
+from .._validation import check_frame, check_one_of, check_type
+from ..definitions import NON_PURCHASE_STATUSES, as_day, wall_clock
 
 __all__ = ["ACQUISITION_BY", "acquisition_cost", "cohort_retention"]
 
@@ -28,7 +28,7 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def acquisition_cost(customers, campaigns, orders=None, *, by="campaign", as_of=None,
-                     exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                     exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Cost per acquired and per converted customer, by campaign or channel.
 
     A customer is acquired by the campaign in ``customers.acquisition_campaign_id`` and converted
@@ -89,14 +89,14 @@ def acquisition_cost(customers, campaigns, orders=None, *, by="campaign", as_of=
                type_name="a tuple of str")
     cust = customers.copy()
     if as_of is not None:
-        day = as_of_timestamp(as_of, where=where)
-        cust = cust[to_naive_datetime(cust["created_at"]).dt.normalize() <= day]
+        day = as_day(as_of, where=where)
+        cust = cust[wall_clock(cust["created_at"]).dt.normalize() <= day]
     if orders is None:
         cust["converted"] = True
     else:
         kept = orders[~orders["status"].astype(object).isin(list(exclude_status))]
         if as_of is not None:
-            kept = kept[to_naive_datetime(kept["ordered_at"]).dt.normalize() <= day]
+            kept = kept[wall_clock(kept["ordered_at"]).dt.normalize() <= day]
         cust["converted"] = cust["customer_id"].isin(kept["customer_id"])
     camp_id = pd.to_numeric(cust["acquisition_campaign_id"], errors="coerce")
     cust["campaign_id"] = camp_id
@@ -166,8 +166,8 @@ def cohort_retention(transactions, *, as_of=None, freq="M", normalize=True) -> p
     check_one_of(freq, _COHORT_FREQ, name="freq", where=where)
     check_type(normalize, bool, name="normalize", where=where)
     tx = transactions[["customer_id", "ordered_at", "amount"]].copy()
-    tx["ordered_at"] = to_naive_datetime(tx["ordered_at"])
-    day = as_of_timestamp(as_of, where=where, default=tx["ordered_at"].max() if len(tx) else None)
+    tx["ordered_at"] = wall_clock(tx["ordered_at"])
+    day = as_day(as_of, where=where, default=tx["ordered_at"].max() if len(tx) else None)
     tx = tx[(tx["ordered_at"].dt.normalize() <= day) & (tx["amount"].astype(float) > 0)]
     per_year = _COHORT_FREQ[freq]
 

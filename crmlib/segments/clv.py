@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from .._validation import check_fitted, check_interval, check_one_of, check_type, examples
+from .._validation import check_fitted, check_frame, check_interval, check_one_of, check_type, examples
 from ..errors import DataContractError, EmptyDataError
-from ._common import as_of_timestamp, check_frame, to_naive_datetime
+from ..definitions import as_day, wall_clock
 
 __all__ = [
     "BetaGeoFitter",
@@ -87,8 +87,8 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
     check_one_of(freq, _UNIT_DAYS, name="freq", where=where)
     check_type(zero_is_purchase, bool, name="zero_is_purchase", where=where)
     tx = transactions[["customer_id", "ordered_at", "amount"]].copy()
-    tx["day"] = to_naive_datetime(tx["ordered_at"]).dt.normalize()
-    day = as_of_timestamp(as_of, where=where, default=tx["day"].max() if len(tx) else None)
+    tx["day"] = wall_clock(tx["ordered_at"]).dt.normalize()
+    day = as_day(as_of, where=where, default=tx["day"].max() if len(tx) else None)
     amount = tx["amount"].astype(float)
     tx = tx[(tx["day"] <= day) & ((amount >= 0) if zero_is_purchase else (amount > 0))]
     if len(tx) == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._common import check_frame
+from .._validation import check_frame
 
 __all__ = ["GAP_NOTES", "data_gaps"]
 

@@ -11,15 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_type
-from ._common import (
-    DEFAULT_EXCLUDE_STATUS,
-    as_of_timestamp,
-    check_frame,
-    check_unique,
-    slug,
-    to_naive_datetime,
-)
+from .._validation import check_frame, check_type
+from ..definitions import NON_PURCHASE_STATUSES, as_day, line_revenue, wall_clock
+from ._common import check_unique, slug
 
 __all__ = ["CLUSTER_FEATURES", "LINE_COLUMNS", "ORDER_COLUMNS", "customer_features", "order_values"]
 
@@ -42,12 +36,12 @@ def _line_values(order_lines: pd.DataFrame) -> pd.DataFrame:
     price = lines["unit_price"].astype(float)
     disc = lines["discount"].astype(float).fillna(0.0)
     lines["gross"] = qty * price
-    lines["net"] = qty * price * (1.0 - disc)
+    lines["net"] = line_revenue(qty, price, disc)
     lines["discounted"] = disc > 0
     return lines
 
 
-def order_values(orders, order_lines, *, exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+def order_values(orders, order_lines, *, exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Net amount of every order: sum of ``quantity * unit_price * (1 - discount)`` over its lines.
 
     Parameters
@@ -91,7 +85,7 @@ def order_values(orders, order_lines, *, exclude_status=DEFAULT_EXCLUDE_STATUS) 
     check_unique(orders, "order_id", where=where)
     keep = [c for c in ("order_id", "customer_id", "ordered_at", "channel_id") if c in orders.columns]
     kept = orders.loc[~orders["status"].astype(object).isin(list(exclude_status)), keep].copy()
-    kept["ordered_at"] = to_naive_datetime(kept["ordered_at"])
+    kept["ordered_at"] = wall_clock(kept["ordered_at"])
     lines = _line_values(order_lines)
     per_order = lines.groupby("order_id", sort=False).agg(
         amount=("net", "sum"), gross=("gross", "sum"), n_lines=("net", "size")
@@ -117,7 +111,7 @@ def _shares(df: pd.DataFrame, key: str, value: str, prefix: str) -> pd.DataFrame
 
 def customer_features(orders, order_lines, products=None, *, as_of=None, customers=None,
                       channels=None, service_tickets=None, interactions=None,
-                      exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                      exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Behavioural features per customer who bought at least once on or before ``as_of``.
 
     Parameters
@@ -183,7 +177,7 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
                     name="interactions")
 
     values = order_values(orders, order_lines, exclude_status=exclude_status)
-    day = as_of_timestamp(as_of, where=where, default=values["ordered_at"].max() if len(values) else None)
+    day = as_day(as_of, where=where, default=values["ordered_at"].max() if len(values) else None)
     values = values[values["ordered_at"].dt.normalize() <= day]
     buyers = values.loc[values["amount"] > 0, "customer_id"].unique()
     values = values[values["customer_id"].isin(buyers)]
@@ -199,7 +193,7 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
     feats["avg_order_value"] = feats["monetary"] / feats["frequency"]
     start = first
     if customers is not None:
-        created = to_naive_datetime(customers.set_index("customer_id")["created_at"]).dt.normalize()
+        created = wall_clock(customers.set_index("customer_id")["created_at"]).dt.normalize()
         start = created.reindex(feats.index).fillna(first).combine(first, min)
     feats["tenure_days"] = (day - start).dt.days.astype(float).clip(lower=0.0)
     months = np.maximum(feats["tenure_days"] / 30.4375, 1.0)
@@ -231,10 +225,10 @@ def customer_features(orders, order_lines, products=None, *, as_of=None, custome
             key = "kind"
         parts.append(_shares(ch, key, "one", "chan"))
     if service_tickets is not None:
-        t = service_tickets[to_naive_datetime(service_tickets["opened_at"]).dt.normalize() <= day]
+        t = service_tickets[wall_clock(service_tickets["opened_at"]).dt.normalize() <= day]
         parts.append(t.groupby("customer_id").size().rename("tickets").astype(float).to_frame())
     if interactions is not None:
-        i = interactions[to_naive_datetime(interactions["occurred_at"]).dt.normalize() <= day]
+        i = interactions[wall_clock(interactions["occurred_at"]).dt.normalize() <= day]
         i = i[i["kind"].astype(object).astype(str).str.lower() == "complaint"]
         parts.append(i.groupby("customer_id").size().rename("complaints").astype(float).to_frame())
     out = pd.concat(parts, axis=1).reindex(feats.index)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import check_frame
+from .._validation import check_frame
 
 __all__ = [
     "plot_clv_distribution",

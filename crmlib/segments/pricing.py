@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import DEFAULT_EXCLUDE_STATUS, check_frame, slug
+from .._validation import check_frame
+from ..definitions import NON_PURCHASE_STATUSES, line_revenue
+from ._common import slug
 from .features import LINE_COLUMNS, ORDER_COLUMNS
 
 __all__ = ["discount_response", "pricing_tests", "segment_pricing"]
@@ -26,7 +28,7 @@ def _segment_lines(orders, order_lines, segments, products, *, where, exclude_st
     lines["quantity"] = lines["quantity"].astype(float)
     lines["discount"] = lines["discount"].astype(float).fillna(0.0)
     lines["gross"] = lines["quantity"] * lines["unit_price"].astype(float)
-    lines["revenue"] = lines["gross"] * (1 - lines["discount"])
+    lines["revenue"] = line_revenue(lines["quantity"], lines["unit_price"].astype(float), lines["discount"])
     lines["discounted"] = lines["discount"] > 0
     if products is not None:
         check_frame(products, ("product_id", "price_band"), where=where, name="products")
@@ -37,7 +39,7 @@ def _segment_lines(orders, order_lines, segments, products, *, where, exclude_st
 
 
 def segment_pricing(orders, order_lines, products, segments, *,
-                    exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                    exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Discount use and price-band mix per segment.
 
     Parameters
@@ -99,7 +101,7 @@ def segment_pricing(orders, order_lines, products, segments, *,
 
 
 def discount_response(orders, order_lines, segments, *,
-                      exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                      exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """How purchase volume per line responds to discounts, per segment.
 
     Parameters
@@ -152,7 +154,7 @@ def discount_response(orders, order_lines, segments, *,
 
 
 def pricing_tests(orders, order_lines, products, segments, *,
-                  exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                  exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Chi-square tests of whether segments differ in price-band mix and in discount use.
 
     A small p-value says the segments buy differently, so one uniform price (and discount policy)

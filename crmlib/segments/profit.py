@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_interval, examples
+from .._validation import check_frame, check_interval, examples
 from ..errors import DataContractError, ParameterError
-from ._common import DEFAULT_EXCLUDE_STATUS, as_of_timestamp, check_frame, to_naive_datetime
+from ..definitions import NON_PURCHASE_STATUSES, as_day, line_revenue, wall_clock
 from .features import LINE_COLUMNS, ORDER_COLUMNS
 
 __all__ = ["TIERS", "customer_margin", "pareto_curve", "profit_tiers", "tier_summary"]
@@ -17,7 +17,7 @@ TIERS: tuple[str, ...] = ("high", "medium", "low")
 
 
 def customer_margin(orders, order_lines, products, *, as_of=None,
-                    exclude_status=DEFAULT_EXCLUDE_STATUS) -> pd.DataFrame:
+                    exclude_status=NON_PURCHASE_STATUSES) -> pd.DataFrame:
     """Revenue, cost and margin per customer.
 
     Revenue of a line is ``quantity * unit_price * (1 - discount)`` (the price paid), cost is
@@ -64,8 +64,8 @@ def customer_margin(orders, order_lines, products, *, as_of=None,
     kept = orders.loc[~orders["status"].astype(object).isin(list(exclude_status)),
                       ["order_id", "customer_id", "ordered_at"]].copy()
     if as_of is not None:
-        day = as_of_timestamp(as_of, where=where)
-        kept = kept[to_naive_datetime(kept["ordered_at"]).dt.normalize() <= day]
+        day = as_day(as_of, where=where)
+        kept = kept[wall_clock(kept["ordered_at"]).dt.normalize() <= day]
     lines = order_lines.merge(kept[["order_id", "customer_id"]], on="order_id", how="inner")
     cost = products.drop_duplicates("product_id").set_index("product_id")["unit_cost"].astype(float)
     unit_cost = lines["product_id"].map(cost)
@@ -75,7 +75,7 @@ def customer_margin(orders, order_lines, products, *, as_of=None,
                                 f"(e.g. {examples(bad)}).", table="products", column="unit_cost")
     qty = lines["quantity"].astype(float)
     lines = lines.assign(
-        revenue=qty * lines["unit_price"].astype(float) * (1 - lines["discount"].astype(float)),
+        revenue=line_revenue(qty, lines["unit_price"].astype(float), lines["discount"].astype(float)),
         cost=qty * unit_cost,
     )
     g = lines.groupby("customer_id")

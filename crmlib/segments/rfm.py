@@ -32,9 +32,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .._validation import check_one_of, check_type
+from .._validation import check_frame, check_one_of, check_type
 from ..errors import ParameterError
-from ._common import as_of_timestamp, check_frame, to_naive_datetime
+from ..definitions import as_day, wall_clock
 
 __all__ = [
     "NO_PURCHASE",
@@ -122,9 +122,9 @@ def rfm_table(transactions, *, as_of=None, customers=None) -> pd.DataFrame:
     if customers is not None:
         check_frame(customers, ("customer_id",), where=where, name="customers")
     tx = transactions[list(TRANSACTION_COLUMNS)].copy()
-    tx["ordered_at"] = to_naive_datetime(tx["ordered_at"])
+    tx["ordered_at"] = wall_clock(tx["ordered_at"])
     tx["amount"] = tx["amount"].astype(float)
-    day = as_of_timestamp(as_of, where=where, default=tx["ordered_at"].max() if len(tx) else None)
+    day = as_day(as_of, where=where, default=tx["ordered_at"].max() if len(tx) else None)
     tx = tx[tx["ordered_at"].dt.normalize() <= day]
     bought = tx[tx["amount"] > 0]
     gb = bought.groupby("customer_id")
@@ -188,7 +188,7 @@ def rfm_scores(rfm, *, segment_map="rfm") -> pd.DataFrame:
     """
     where = "segments.rfm_scores"
     check_frame(rfm, ("customer_id", "recency", "frequency", "monetary"), where=where, name="rfm")
-    grid = _resolve_map(segment_map, where=where)
+    grid = resolve_segment_map(segment_map, where=where)
     out = rfm.copy()
     active = out["frequency"] > 0
     for col, name, better in (("recency", "R", False), ("frequency", "F", True), ("monetary", "M", True)):
@@ -203,7 +203,8 @@ def rfm_scores(rfm, *, segment_map="rfm") -> pd.DataFrame:
     return out
 
 
-def _resolve_map(segment_map, *, where: str):
+def resolve_segment_map(segment_map, *, where: str):
+    """The 5 x 5 grid of segment names for 'rfm', 'rf' or a given grid (checked); shared with Spark."""
     if isinstance(segment_map, str):
         check_one_of(segment_map, SEGMENT_MAPS, name="segment_map", where=where)
         return SEGMENT_MAPS[segment_map]
@@ -236,7 +237,7 @@ def assign_segments(r, x, *, segment_map="rfm") -> pd.Series:
     >>> assign_segments(pd.Series([5, 1, 0]), pd.Series([5, 1, 0])).tolist()
     ['Champions', 'Lost', 'No Purchase']
     """
-    grid = _resolve_map(segment_map, where="segments.assign_segments")
+    grid = resolve_segment_map(segment_map, where="segments.assign_segments")
     lookup = {(5 - i, j + 1): name for i, row in enumerate(grid) for j, name in enumerate(row)}
     pairs = zip(pd.Series(r).astype(int), pd.Series(x).astype(int), strict=True)
     return pd.Series([lookup.get(p, NO_PURCHASE) for p in pairs], index=pd.Series(r).index,

@@ -1,16 +1,14 @@
-"""The analyses on Apache Spark, reading the Parquet mart (``crmlib mart export``).
+"""The Spark session the Spark engine runs on (``local[*]`` or a master URL).
 
-Importing this package does not import pyspark; each module does when it is used.
+Importing this package does not import pyspark. The analyses on Spark live beside their pandas
+versions and share their definitions: :mod:`crmlib.baskets.spark` (FPGrowth itemsets, the rule
+measures, Fisher tests, redundancy pruning, weekday contrast), :mod:`crmlib.segments.spark_rfm`
+(RFM table, scores and segments), :mod:`crmlib.segments.spark_clustering` (behavioural
+features, scalings, KMeans), :mod:`crmlib.credit.spark` (payment and purchase behaviour) and
+:mod:`crmlib.cube.spark` (aggregates and roll-ups of the sales cube); they read the Parquet mart
+(:func:`crmlib.mart.table_path`). :mod:`crmlib.engines` chooses between pandas and Spark.
 
-- :mod:`crmlib.spark.session`: :func:`get_session` (``local[*]`` or a master URL)
-- :mod:`crmlib.spark.rules`: FPGrowth itemsets, crmlib.baskets' rule measures, Fisher tests,
-  redundancy pruning, weekday contrast
-- :mod:`crmlib.spark.rfm`: RFM table, scores and named segments (crmlib.segments' definitions)
-- :mod:`crmlib.spark.clustering`: crmlib.segments' behavioural features, their scalings and
-  Spark ML KMeans with restarts
-- :mod:`crmlib.spark.credit`: payment and purchase behaviour per invoice and customer
-  (crmlib.credit's definitions)
-- :mod:`crmlib.spark.cube`: sales roll-ups and cubes over the star schema
+- :mod:`crmlib.spark.session`: :func:`get_session`, :func:`java_available`
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_interval
+from ..definitions import wilson_interval
 from ..errors import EmptyDataError, ParameterError
 
 __all__ = ["auuc", "qini_coefficient", "qini_curve", "response_rates", "uplift_by_decile", "uplift_curve"]
@@ -32,7 +33,8 @@ CURVE_COLUMNS = ["fraction", "n", "n_treated", "n_control", "conversions_treated
                  "conversions_control", "qini", "uplift", "random_qini", "random_uplift"]
 
 
-def _arrays(y, treatment, score, where):
+def check_arrays(y, treatment, score, where):
+    """``y``, ``treatment`` and ``score`` as arrays of one length, with both groups present."""
     y = np.asarray(y, dtype=float)
     t = np.asarray(treatment).astype(bool)
     s = np.asarray(score, dtype=float)
@@ -80,7 +82,7 @@ def qini_curve(y, treatment, score, *, points: int | None = 100) -> pd.DataFrame
         Lengths differ, missing scores, or a bad ``points``.
     """
     where = "targeting.qini_curve"
-    y, t, s = _arrays(y, treatment, score, where)
+    y, t, s = check_arrays(y, treatment, score, where)
     order = np.argsort(-s, kind="stable")
     y, t = y[order], t[order]
     n = len(y)
@@ -157,7 +159,7 @@ def uplift_by_decile(y, treatment, score, *, bins: int = 10, extra=None) -> pd.D
         score), then the ``extra`` columns; a group without treated or control rows has NaN rates.
     """
     where = "targeting.uplift_by_decile"
-    y, t, s = _arrays(y, treatment, score, where)
+    y, t, s = check_arrays(y, treatment, score, where)
     check_interval(bins, 1, None, name="bins", where=where, integer=True, closed="left")
     order = np.argsort(-s, kind="stable")
     group = np.empty(len(y), dtype="int64")
@@ -186,15 +188,6 @@ RATE_COLUMNS = ["campaign_id", "name", "channel", "started_at", "n_treated", "n_
                 "conversions_treated", "conversions_control", "rate_treated", "rate_treated_low",
                 "rate_treated_high", "rate_control", "rate_control_low", "rate_control_high",
                 "uplift", "uplift_low", "uplift_high", "incremental_conversions"]
-
-
-def _wilson(k, n, z=1.96):
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def response_rates(contacts: pd.DataFrame, responses: pd.DataFrame,
@@ -236,7 +229,7 @@ def response_rates(contacts: pd.DataFrame, responses: pd.DataFrame,
         out[f"conversions_{label}"] = k.astype("int64")
         with np.errstate(divide="ignore", invalid="ignore"):
             out[f"rate_{label}"] = np.where(n > 0, k / n.where(n > 0), np.nan)
-        low, high = _wilson(k, n)
+        low, high = wilson_interval(k, n)
         out[f"rate_{label}_low"], out[f"rate_{label}_high"] = low, high
     rt, rc = out["rate_treated"], out["rate_control"]
     se = np.sqrt(rt * (1 - rt) / out["n_treated"].where(out["n_treated"] > 0)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, examples
+from ..definitions import as_timestamp, line_revenue
 from ..errors import DataContractError, EmptyDataError, ParameterError
 
 __all__ = ["FEATURE_COLUMNS", "MODEL_FEATURES", "REQUIRED_COLUMNS", "campaign_frame", "customer_features",
@@ -65,7 +66,8 @@ _INCOME_LEVEL = {"low": 0.0, "lower-middle": 1.0, "middle": 2.0, "upper-middle":
 _WHERE = "targeting.customer_features"
 
 
-def _check_tables(tables: Mapping[str, pd.DataFrame], names: Iterable[str], where: str) -> None:
+def check_tables(tables: Mapping[str, pd.DataFrame], names: Iterable[str], where: str) -> None:
+    """Raise DataContractError naming missing tables, then missing :data:`REQUIRED_COLUMNS`."""
     missing = [n for n in names if n not in tables]
     if missing:
         raise DataContractError(
@@ -75,18 +77,7 @@ def _check_tables(tables: Mapping[str, pd.DataFrame], names: Iterable[str], wher
         check_columns(tables[name], REQUIRED_COLUMNS[name], where=f"{where}({name})")
 
 
-def _as_timestamp(value, *, name: str, where: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if stamp is pd.NaT:
-        raise ParameterError(f"{where}: '{name}' must be a date such as '2025-10-01'; got {value!r}.",
-                             name=name)
-    return stamp.tz_localize(None) if stamp.tzinfo else stamp
-
-
-class _Source:
+class FeatureSource:
     """The tables joined once (lines with their order's time, customer and channel kind)."""
 
     def __init__(self, tables: Mapping[str, pd.DataFrame]):
@@ -95,7 +86,7 @@ class _Source:
         orders = orders.assign(kind=orders["channel_id"].map(kinds).fillna("other").to_numpy())
         lines = tables["order_lines"][REQUIRED_COLUMNS["order_lines"]].merge(
             orders[["order_id", "customer_id", "ordered_at"]], on="order_id", how="inner")
-        lines["revenue"] = lines["quantity"] * lines["unit_price"] * (1.0 - lines["discount"])
+        lines["revenue"] = line_revenue(lines["quantity"], lines["unit_price"], lines["discount"])
         self.customers = tables["customers"][REQUIRED_COLUMNS["customers"]]
         self.orders = orders
         self.lines = lines[["order_id", "customer_id", "ordered_at", "quantity", "unit_price", "discount",
@@ -225,9 +216,9 @@ def customer_features(tables: Mapping[str, pd.DataFrame], *, as_of, customer_ids
     >>> feats = customer_features(tables, as_of="2025-10-01")  # doctest: +SKIP
     """
     names = ["customers", "orders", "order_lines", "channels", "interactions", "service_tickets"]
-    _check_tables(tables, names, _WHERE)
-    stamp = _as_timestamp(as_of, name="as_of", where=_WHERE)
-    return _Source(tables).features(stamp, customer_ids)
+    check_tables(tables, names, _WHERE)
+    stamp = as_timestamp(as_of, name="as_of", where=_WHERE)
+    return FeatureSource(tables).features(stamp, customer_ids)
 
 
 def select_campaign(campaigns: pd.DataFrame, contacts: pd.DataFrame, campaign_id="latest") -> pd.Series:
@@ -294,7 +285,7 @@ def campaign_frame(tables: Mapping[str, pd.DataFrame], campaign_ids) -> pd.DataF
         An unknown campaign id.
     """
     where = "targeting.campaign_frame"
-    _check_tables(tables, [n for n in REQUIRED_COLUMNS if n != "products"], where)
+    check_tables(tables, [n for n in REQUIRED_COLUMNS if n != "products"], where)
     ids = [campaign_ids] if np.isscalar(campaign_ids) else list(campaign_ids)
     camps = tables["campaigns"].set_index("campaign_id")
     unknown = [i for i in ids if i not in camps.index]
@@ -305,7 +296,7 @@ def campaign_frame(tables: Mapping[str, pd.DataFrame], campaign_ids) -> pd.DataF
     responses = tables["campaign_responses"]
     won = responses[responses["converted"].astype(bool)][["campaign_id", "customer_id"]].drop_duplicates()
     won = won.assign(converted=True)
-    source = _Source(tables)
+    source = FeatureSource(tables)
     parts = []
     for cid in ids:
         start = pd.Timestamp(camps.loc[cid, "started_at"])

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_interval
+from ..definitions import line_revenue
 from ..errors import EmptyDataError, ParameterError
-from .evaluation import _arrays
+from .evaluation import check_arrays
 
 __all__ = ["COMPARISON_COLUMNS", "LIST_COLUMNS", "break_even_cost", "compare_strategies",
            "list_summary", "margin_per_conversion", "profit_curve", "target_list"]
@@ -52,7 +53,7 @@ def margin_per_conversion(orders: pd.DataFrame, order_lines: pd.DataFrame, produ
         raise EmptyDataError(f"{where}: no orders in the {days} days before {end:%Y-%m-%d}; pass "
                              "margin_per_conversion explicitly", table="orders")
     cost = lines["product_id"].map(products.set_index("product_id")["unit_cost"]).fillna(0.0)
-    margin = lines["quantity"] * (lines["unit_price"] * (1 - lines["discount"]) - cost)
+    margin = line_revenue(lines["quantity"], lines["unit_price"], lines["discount"]) - lines["quantity"] * cost
     return float(margin.groupby(lines["order_id"]).sum().mean())
 
 
@@ -214,7 +215,7 @@ def compare_strategies(y, treatment, scores: dict, *, fraction: float, contacts:
     rows = []
     all_scores = {**scores, "random": np.zeros(len(np.asarray(y)))}
     for name, s in all_scores.items():
-        yy, t, s = _arrays(y, treatment, s, where)
+        yy, t, s = check_arrays(y, treatment, s, where)
         if name == "random":
             top = np.ones(len(yy), bool)
         else:

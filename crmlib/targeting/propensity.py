@@ -21,8 +21,9 @@ from threadpoolctl import threadpool_limits
 
 from .._validation import check_columns, check_fitted, check_interval
 from ..errors import EmptyDataError
-from .features import MODEL_FEATURES, _as_timestamp, _check_tables, _Source
-from .uplift import _Base
+from ..definitions import as_timestamp, line_revenue
+from .checks import ModelChecks
+from .features import MODEL_FEATURES, FeatureSource, check_tables
 
 __all__ = ["CATEGORY_EVALUATION_COLUMNS", "CategoryPropensity", "ResponsePropensity",
            "category_frame", "category_propensity", "top_prospects"]
@@ -38,7 +39,7 @@ def _classifier(random_state):
                                           random_state=random_state)
 
 
-class ResponsePropensity(_Base):
+class ResponsePropensity(ModelChecks):
     """Response propensity: probability of converting when contacted, from the contacted rows.
 
     Same interface as the uplift learners (``fit(X, treatment, y)``); control rows, if any, are
@@ -112,17 +113,17 @@ def category_frame(tables: Mapping[str, pd.DataFrame], *, as_of, horizon_days: i
         ``buys_<category>`` (bool). ``attrs['categories']`` lists the categories.
     """
     where = "targeting.category_frame"
-    _check_tables(tables, ["customers", "orders", "order_lines", "products", "channels",
+    check_tables(tables, ["customers", "orders", "order_lines", "products", "channels",
                            "interactions", "service_tickets"], where)
     check_interval(horizon_days, 1, None, name="horizon_days", where=where, integer=True, closed="left")
-    stamp = _as_timestamp(as_of, name="as_of", where=where)
-    source = _Source(tables)
+    stamp = as_timestamp(as_of, name="as_of", where=where)
+    source = FeatureSource(tables)
     feats = source.features(stamp)
     cat = tables["products"].set_index("product_id")["category"].astype(str)
     lines = tables["order_lines"][["order_id", "product_id", "quantity", "unit_price", "discount"]].merge(
         tables["orders"][["order_id", "customer_id", "ordered_at"]], on="order_id")
     lines["category"] = lines["product_id"].map(cat)
-    lines["revenue"] = lines["quantity"] * lines["unit_price"] * (1 - lines["discount"])
+    lines["revenue"] = line_revenue(lines["quantity"], lines["unit_price"], lines["discount"])
     categories = sorted(cat.unique())
     before = lines[lines["ordered_at"] < stamp]
     spend = before.pivot_table(index="customer_id", columns="category", values="revenue",
@@ -278,7 +279,7 @@ def category_propensity(tables: Mapping[str, pd.DataFrame], *, as_of, horizon_da
         Index ``customer_id``; per category the probability of buying it in the next window
         (NaN for customers who already bought it).
     """
-    stamp = _as_timestamp(as_of, name="as_of", where="targeting.category_propensity")
+    stamp = as_timestamp(as_of, name="as_of", where="targeting.category_propensity")
     h = pd.Timedelta(days=horizon_days)
     early = category_frame(tables, as_of=stamp - 2 * h, horizon_days=horizon_days)
     late = category_frame(tables, as_of=stamp - h, horizon_days=horizon_days)

@@ -33,10 +33,15 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 from sklearn.preprocessing import SplineTransformer
 from threadpoolctl import threadpool_limits
 
-from .._validation import check_columns, check_fitted, check_interval, check_one_of
+from .._validation import check_columns, check_interval, check_one_of
 from ..errors import EmptyDataError, ParameterError
+from .checks import (
+    ModelChecks,
+    NoControlGroupError,
+    TargetingWarning,
+    TooFewConversionsError,
+)
 from .evaluation import qini_coefficient
-from .features import MODEL_FEATURES
 
 __all__ = ["LEARNERS", "MODELS", "DRLearner", "InteractionLogit", "NoControlGroupError", "TargetingWarning",
            "TooFewConversionsError", "TwoModelUplift", "UpliftEnsemble", "UpliftSelector", "XLearner",
@@ -49,102 +54,8 @@ LEARNERS = ("ensemble", "dr_learner", "x_learner", "two_model", "interaction_log
 MODELS = ("auto", *LEARNERS, "propensity")
 
 
-class NoControlGroupError(EmptyDataError):
-    """The rows hold no control group, so uplift cannot be estimated."""
-
-
-class TooFewConversionsError(EmptyDataError):
-    """Too few conversions among the contacted or the control rows to learn from."""
-
-
-class TargetingWarning(UserWarning):
-    """A targeting step fell back to a weaker method (e.g. propensity instead of uplift)."""
-
-
 def _signed_log(a: np.ndarray) -> np.ndarray:
     return np.sign(a) * np.log1p(np.abs(a))
-
-
-class _Base:
-    """Shared checks: columns, lengths, a control group, enough conversions in both groups."""
-
-    def _check_X(self, X, where):
-        columns = list(self.columns) if self.columns is not None else MODEL_FEATURES
-        if not isinstance(X, pd.DataFrame):
-            raise ParameterError(f"{where}: 'X' must be a pandas DataFrame with columns {columns}; "
-                                 f"got {type(X).__name__}.", name="X")
-        check_columns(X, columns, where=where)
-        values = X[columns].to_numpy(dtype=float)
-        if np.isnan(values).any():
-            bad = X.index[np.isnan(values).any(axis=1)]
-            raise ParameterError(f"{where}: {len(bad)} row(s) of 'X' have missing feature values "
-                                 f"(index {list(bad[:5])}).", name="X")
-        return columns, values
-
-    def _check_fit(self, X, treatment, y):
-        where = f"targeting.{type(self).__name__}.fit"
-        check_interval(self.min_conversions, 1, None, name="min_conversions", where=where, integer=True, closed="left")
-        columns, values = self._check_X(X, where)
-        t = np.asarray(treatment).astype(bool)
-        y = np.asarray(y).astype(float)
-        if not (len(values) == len(t) == len(y)):
-            raise ParameterError(f"{where}: 'X', 'treatment' and 'y' must have the same length; got "
-                                 f"{len(values)}, {len(t)} and {len(y)}.", name="treatment")
-        if len(y) == 0:
-            raise EmptyDataError(f"{where}: no rows to learn from")
-        if not set(np.unique(y)) <= {0.0, 1.0}:
-            raise ParameterError(f"{where}: 'y' must be 0/1 or bool (converted or not).", name="y")
-        if self._needs_control:
-            check_no_control(t, where=where)
-        check_conversions(t, y, self.min_conversions, where=where, need_control=self._needs_control)
-        self.columns_ = columns
-        return values, t, y
-
-    _needs_control = True
-
-    def _transform(self, X, where):
-        check_fitted(self, "columns_")
-        return self._check_X(X, where)[1]
-
-    def predict_outcomes(self, X) -> pd.DataFrame:
-        """Conversion probability without and with contact, and their difference.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Same index as ``X``; ``p_control``, ``p_treated``, ``uplift`` (float64).
-        """
-        p0, p1 = self._outcomes(self._transform(X, f"targeting.{type(self).__name__}.predict_outcomes"))
-        return pd.DataFrame({"p_control": p0, "p_treated": p1, "uplift": p1 - p0}, index=X.index)
-
-    def predict(self, X) -> np.ndarray:
-        """Estimated uplift per row: p(convert | contacted) - p(convert | not contacted)."""
-        p0, p1 = self._outcomes(self._transform(X, f"targeting.{type(self).__name__}.predict"))
-        return p1 - p0
-
-
-def check_no_control(treatment, *, where: str) -> None:
-    """Raise :class:`NoControlGroupError` if every row was contacted."""
-    t = np.asarray(treatment).astype(bool)
-    if t.all():
-        raise NoControlGroupError(
-            f"{where}: no control group: all {len(t):,} contacts were contacted, none held out at "
-            "random, so uplift (the change a contact makes) cannot be estimated; rank by response "
-            "propensity instead (targeting.ResponsePropensity, model='propensity')")
-
-
-def check_conversions(treatment, y, minimum: int, *, where: str, need_control: bool = True) -> None:
-    """Raise :class:`TooFewConversionsError` unless each group has ``minimum`` conversions."""
-    t = np.asarray(treatment).astype(bool)
-    y = np.asarray(y).astype(float)
-    groups = [("contacted", t)] + ([("control", ~t)] if need_control else [])
-    short = [(name, int(y[m].sum()), int(m.sum())) for name, m in groups if y[m].sum() < minimum]
-    if short:
-        detail = " and ".join(f"{k} conversions among {n:,} {name} rows" for name, k, n in short)
-        raise TooFewConversionsError(
-            f"{where}: too few conversions to train: {detail}; need at least {minimum}"
-            f"{' in each group' if need_control else ''}. Pool more campaigns or use a larger "
-            "customer base.")
 
 
 def _default_classifier(random_state):
@@ -153,7 +64,7 @@ def _default_classifier(random_state):
                                           random_state=random_state)
 
 
-class TwoModelUplift(_Base):
+class TwoModelUplift(ModelChecks):
     """Two-model (T-learner) uplift: separate classifiers for the contacted and the control group.
 
     Parameters
@@ -193,7 +104,7 @@ class TwoModelUplift(_Base):
                     self.model_treated_.predict_proba(values)[:, 1])
 
 
-class InteractionLogit(_Base):
+class InteractionLogit(ModelChecks):
     """Single-model (S-learner) uplift: logistic regression on splines with treatment interactions.
 
     ``logit p = a + B(x) b + t (c + B(x) d)`` with ``B`` a quadratic B-spline basis of each
@@ -250,7 +161,7 @@ def _default_effect_estimator(random_state):
                                  max_samples=0.5, n_jobs=1, random_state=random_state)
 
 
-class _MetaLearner(_Base):
+class _MetaLearner(ModelChecks):
     def __init__(self, outcome_model=None, effect_estimator=None, *, cv: int = 3, columns=None,
                  min_conversions: int = 10, random_state: int = 0):
         self.outcome_model = outcome_model
@@ -361,7 +272,7 @@ class XLearner(DRLearner):
         return e * self.effect_control_.predict(values) + (1 - e) * self.effect_treated_.predict(values)
 
 
-class UpliftEnsemble(_Base):
+class UpliftEnsemble(ModelChecks):
     """Mean uplift (and outcome probabilities) of several uplift learners.
 
     Parameters
@@ -401,7 +312,7 @@ class UpliftEnsemble(_Base):
 
 
 # ------------------------------------------------------------------------- choosing the learner
-class UpliftSelector(_Base):
+class UpliftSelector(ModelChecks):
     """The uplift learner with the best cross-validated Qini on the training rows, refitted on all.
 
     The training rows are split into ``cv`` folds, stratified by contact x conversion (so each fold

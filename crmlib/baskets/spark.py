@@ -7,7 +7,7 @@ higher-order functions and joined to the support counts of its two sides. The me
 computed per Arrow batch on the executors (``mapInPandas``) by the *same* function the pandas
 path uses, from the four counts ``n, n(A), n(C), n(A and C)``, so the two paths cannot drift.
 
->>> from crmlib.spark import get_session, rules as sr          # doctest: +SKIP
+>>> from crmlib.spark import get_session; from crmlib.baskets import spark as sr  # doctest: +SKIP
 >>> spark = get_session()                                       # doctest: +SKIP
 >>> b = sr.baskets(spark, "data/mart")                          # doctest: +SKIP
 >>> r = sr.mine_rules(b, min_support=0.005, min_confidence=0.2)  # doctest: +SKIP
@@ -20,10 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_interval, check_one_of
-from ..baskets import compare as _baskets_compare
-from ..baskets import mine as _baskets_mine
-from ..baskets import rules as _baskets_rules
-from ..errors import EmptyDataError
+from ..definitions import as_timestamp
+from ..errors import EmptyDataError, ParameterError
+from ..mart import table_path
+from . import rules as pandas_rules
+from ._fisher import fisher_greater
+from .counting import confidence_lift, rule_measures
+from .counting import min_count as _pandas_min_count
 
 __all__ = [
     "MEASURE_COLUMNS",
@@ -36,13 +39,14 @@ __all__ = [
     "measures_from_counts",
     "mine_rules",
     "prune_redundant",
+    "rules_from_mart",
     "to_pandas",
 ]
 
 #: mlxtend's / crmlib.baskets' measures, in that order (one definition: crmlib.baskets).
-MEASURE_COLUMNS = _baskets_rules.MLXTEND_MEASURES
+MEASURE_COLUMNS = pandas_rules.MLXTEND_MEASURES
 #: Columns of a rules table (pandas, after :func:`to_pandas`): crmlib.baskets.RULE_COLUMNS.
-RULE_COLUMNS = _baskets_rules.RULE_COLUMNS
+RULE_COLUMNS = pandas_rules.RULE_COLUMNS
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -63,22 +67,22 @@ def measures_from_counts(cAC, cA, cC, n) -> dict[str, np.ndarray]:
         One float64 array per name in :data:`MEASURE_COLUMNS`.
     """
     cAC, cA, cC = (np.asarray(x, dtype=np.int64) for x in (cAC, cA, cC))
-    return _baskets_rules._measures(cAC, cA, cC, n)  # the pandas path's definition, so they cannot drift
+    return rule_measures(cAC, cA, cC, n)  # the pandas path's definition, so they cannot drift
 
 
 def fisher_p(cAC, cA, cC, n) -> np.ndarray:
     """One-sided Fisher exact p-value P(X >= cAC), X ~ Hypergeometric(n, cC, cA)."""
-    return _baskets_rules._fisher(np.asarray(cAC), np.asarray(cA), np.asarray(cC), n)
+    return fisher_greater(np.asarray(cAC), np.asarray(cA), np.asarray(cC), n)
 
 
 def adjust_pvalues(p, method: str | None = "fdr_bh") -> np.ndarray:
     """crmlib.baskets.adjust_pvalues (Benjamini-Hochberg, Holm, Bonferroni or None)."""
-    return _baskets_rules.adjust_pvalues(p, method)
+    return pandas_rules.adjust_pvalues(p, method)
 
 
 def min_count(min_support: float, n: int) -> int:
     """Smallest count c with c / n >= min_support in float64 (crmlib.baskets' definition)."""
-    return _baskets_mine._min_count(min_support, n)
+    return _pandas_min_count(min_support, n)
 
 
 # ---------------------------------------------------------------------- baskets and itemsets
@@ -97,14 +101,16 @@ def baskets(spark, mart, *, level: str = "product", since=None, until=None):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    check_one_of(level, ("product", "subcategory", "category"), name="level", where="spark.baskets")
-    root = str(mart).rstrip("/")
-    sales = spark.read.parquet(f"{root}/fact_sales").select("order_id", "product_id", "ordered_at")
+    check_one_of(level, ("product", "subcategory", "category"), name="level", where="baskets.spark.baskets")
+    where = "baskets.spark.baskets"
+    sales = spark.read.parquet(table_path(mart, "fact_sales")).select("order_id", "product_id", "ordered_at")
     if since is not None:
-        sales = sales.where(F.col("ordered_at") >= F.lit(pd.Timestamp(since).to_pydatetime()))
+        since = as_timestamp(since, name="since", where=where)
+        sales = sales.where(F.col("ordered_at") >= F.lit(since.to_pydatetime()))
     if until is not None:
-        sales = sales.where(F.col("ordered_at") < F.lit(pd.Timestamp(until).to_pydatetime()))
-    products = spark.read.parquet(f"{root}/dim_product")
+        until = as_timestamp(until, name="until", where=where)
+        sales = sales.where(F.col("ordered_at") < F.lit(until.to_pydatetime()))
+    products = spark.read.parquet(table_path(mart, "dim_product"))
     if level == "product":
         dup = F.count("*").over(Window.partitionBy("name")) > 1
         label = F.when(dup, F.format_string("%s (#%d)", "name", "product_id")).otherwise(F.col("name"))
@@ -140,7 +146,7 @@ def frequent_itemsets(baskets_df, *, min_support: float, max_len: int | None = N
     from pyspark.ml.fpm import FPGrowth
     from pyspark.sql import functions as F
 
-    where = "spark.frequent_itemsets"
+    where = "baskets.spark.frequent_itemsets"
     check_interval(min_support, 0, 1, name="min_support", where=where, closed="right")
     if max_len is not None:
         check_interval(max_len, 1, None, name="max_len", where=where, integer=True)
@@ -200,7 +206,7 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    where = "spark.association_rules"
+    where = "baskets.spark.association_rules"
     check_interval(min_confidence, 0, 1, name="min_confidence", where=where)
     if min_lift is not None:
         check_interval(min_lift, 0, None, name="min_lift", where=where)
@@ -285,7 +291,7 @@ def is_redundant(rules, *, measure: str = "confidence"):
     from pyspark.sql import functions as F
 
     check_one_of(measure, (*MEASURE_COLUMNS, "count", "p_value", "p_adjusted"), name="measure",
-                 where="spark.is_redundant")
+                 where="baskets.spark.is_redundant")
     keyed = rules.withColumn("_rid", F.monotonically_increasing_id())
     subs = (keyed.where(F.size("antecedents") >= 2)
             .select("_rid", "consequents", F.col(measure).alias("_q"), "antecedents",
@@ -353,11 +359,11 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
         got = counts[counts["rid"] == i].set_index("inside")
         ca, cc, cac = (np.array([int(got[k].get(True, 0)), int(got[k].get(False, 0))])
                        for k in ("ca", "cc", "cac"))
-        conf, lift = _conf_lift(cac, ca, cc, np.array([n_in, n_out]))
+        conf, lift = confidence_lift(cac, ca, cc, np.array([n_in, n_out]))
         if "lift" in head:
             overall = float(head["lift"].iloc[i])
         else:
-            overall = float(_conf_lift(cac.sum(keepdims=True), ca.sum(keepdims=True),
+            overall = float(confidence_lift(cac.sum(keepdims=True), ca.sum(keepdims=True),
                                        cc.sum(keepdims=True), np.array([n_in + n_out]))[1][0])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = lift[0] / lift[1]
@@ -372,6 +378,58 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
     return out.reset_index(drop=True)
 
 
-def _conf_lift(cac, ca, cc, n):
-    """Confidence and lift per group (NaN where undefined), crmlib.baskets.compare's definition."""
-    return _baskets_compare._conf_lift(cac, ca, cc, n)
+def _weekday_names(value) -> list[str]:
+    values = value if isinstance(value, (list, tuple, set)) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, (int, np.integer)) and 0 <= int(v) <= 6:
+            out.append(WEEKDAYS[int(v)])
+        elif isinstance(v, str) and v[:3].title() in WEEKDAYS:
+            out.append(v[:3].title())
+        else:
+            raise ParameterError(f"engines.mine_rules: a weekday filter must be 0-6 (Monday 0) or a day "
+                                 f"name such as 'Fri'; got {v!r}.", name="filters")
+    return out
+
+
+def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: float = 0.0,
+                    min_lift: float | None = None, max_len: int | None = None,
+                    max_rules: int | None = 100_000, sort_by: str = "lift",
+                    correction: str | None = "fdr_bh", level: str = "product", since=None,
+                    until=None, filters=None) -> pd.DataFrame:
+    """The rules table of the mart's baskets, as :func:`crmlib.baskets.mine_rules` gives it.
+
+    Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes only a
+    ``weekday`` (0-6 or day names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RULE_COLUMNS`; ``attrs`` hold ``n_itemsets``, ``engine``, ``min_support`` and,
+        when empty, ``empty_reason``.
+    """
+    from pyspark.sql import functions as F
+
+    filters = dict(filters or {})
+    other = sorted(set(filters) - {"weekday"})
+    if other:
+        raise ParameterError(f"engines.mine_rules: engine='spark' takes only a 'weekday' filter so far; "
+                             f"got {other}. Use engine='pandas' for these filters.", name="filters")
+    b = baskets(spark, mart, level=level, since=since, until=until)
+    if "weekday" in filters:
+        b = b.where(F.col("weekday").isin(_weekday_names(filters["weekday"])))
+    b = b.cache()
+    try:
+        rules, sets, _ = mine_rules(b, min_support=min_support, max_len=max_len,
+                                    min_confidence=min_confidence, min_lift=min_lift,
+                                    max_rules=max_rules, sort_by=sort_by, correction=correction)
+        out = to_pandas(rules)
+        n_itemsets = sets.count()
+        sets.unpersist()
+    finally:
+        b.unpersist()
+    out.attrs.update(n_itemsets=int(n_itemsets), engine="spark", min_support=min_support)
+    if out.empty:
+        out.attrs["empty_reason"] = (f"no rule at min_support={min_support}, min_confidence="
+                                     f"{min_confidence}, min_lift={min_lift}; lower them")
+    return out

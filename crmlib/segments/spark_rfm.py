@@ -3,7 +3,7 @@
 Same definitions as :mod:`crmlib.segments.rfm`, computed on Spark DataFrames from the mart:
 
 - an order's amount is the sum of its lines' ``net_amount`` (``quantity * unit_price *
-  (1 - discount)``), orders with an excluded status dropped (crmlib.segments' default);
+  (1 - discount)``), orders whose status is not a purchase dropped (:data:`crmlib.definitions.NON_PURCHASE_STATUSES`);
 - a purchase is an order with a positive amount; ``recency`` = days from the day of the last
   purchase to ``as_of`` (default: the day of the last order), ``frequency`` = purchases,
   ``monetary`` = net sum of all amounts;
@@ -16,21 +16,14 @@ so no window ever holds the whole customer table in one partition.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ..errors import CrmlibError
+from ..definitions import NON_PURCHASE_STATUSES, as_day
+from ..mart import table_path
+from . import rfm as seg
 
-__all__ = ["order_values", "rfm_scores", "rfm_table", "to_pandas"]
-
-
-def _segments():
-    try:
-        from ..segments import rfm as seg
-        from ..segments._common import DEFAULT_EXCLUDE_STATUS
-    except ImportError:
-        raise CrmlibError("crmlib.spark.rfm uses crmlib.segments' definitions (score maps, "
-                          "excluded statuses); install a crmlib that has crmlib.segments") from None
-    return seg, DEFAULT_EXCLUDE_STATUS
+__all__ = ["order_values", "rfm_scores", "rfm_scores_from_mart", "rfm_table", "to_pandas"]
 
 
 def order_values(spark, mart, *, exclude_status=None):
@@ -38,8 +31,8 @@ def order_values(spark, mart, *, exclude_status=None):
     from pyspark.sql import functions as F
 
     if exclude_status is None:
-        exclude_status = _segments()[1]
-    sales = spark.read.parquet(f"{str(mart).rstrip('/')}/fact_sales")
+        exclude_status = NON_PURCHASE_STATUSES
+    sales = spark.read.parquet(table_path(mart, "fact_sales"))
     kept = sales.where(~F.col("status").isin(list(exclude_status)))
     return (kept.groupBy("order_id")
             .agg(F.first("customer_id").alias("customer_id"), F.first("ordered_at").alias("ordered_at"),
@@ -64,11 +57,8 @@ def rfm_table(orders, *, as_of=None):
     """
     from pyspark.sql import functions as F
 
-    if as_of is None:
-        day = orders.agg(F.max("ordered_at")).first()[0]
-        day = pd.Timestamp(day).normalize()
-    else:
-        day = pd.Timestamp(as_of).normalize()
+    last = orders.agg(F.max("ordered_at")).first()[0] if as_of is None else None
+    day = as_day(as_of, where="segments.spark_rfm.rfm_table", default=last)
     tx = orders.where(F.to_date("ordered_at") <= F.lit(day.date()))
     bought = (tx.where(F.col("amount") > 0).groupBy("customer_id")
               .agg(F.min("ordered_at").alias("first_purchase"), F.max("ordered_at").alias("last_purchase"),
@@ -110,8 +100,7 @@ def rfm_scores(rfm, *, segment_map="rfm"):
     """
     from pyspark.sql import functions as F
 
-    seg, _ = _segments()
-    grid = seg._resolve_map(segment_map, where="spark.rfm_scores")
+    grid = seg.resolve_segment_map(segment_map, where="segments.spark_rfm.rfm_scores")
     spark = rfm.sparkSession
     out = rfm
     for col, name, better in (("recency", "R", False), ("frequency", "F", True), ("monetary", "M", True)):
@@ -135,3 +124,49 @@ def to_pandas(scored) -> pd.DataFrame:
     if "frequency" in frame:
         frame["frequency"] = frame["frequency"].astype(int)
     return frame
+
+
+def rfm_scores_from_mart(spark, mart, *, as_of=None, customers: pd.DataFrame | None = None,
+                         segment_map="rfm") -> pd.DataFrame:
+    """:func:`crmlib.segments.rfm_scores` of the mart's orders, one row per customer (pandas).
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    mart : str or path
+    as_of : date-like, optional
+        Reference day; default the day of the last order.
+    customers : pandas.DataFrame, optional
+        ``customer_id``: customers without a purchase are kept, with segment 'No Purchase'.
+    segment_map : {'rfm', 'rf'} or 5 x 5 grid, default='rfm'
+    """
+    from pyspark.sql import functions as F
+
+    orders = order_values(spark, mart).cache()
+    try:
+        last = orders.agg(F.max("ordered_at")).first()[0] if as_of is None else None
+        day = as_day(as_of, where="segments.spark_rfm.rfm_scores_from_mart", default=last)
+        out = to_pandas(rfm_scores(rfm_table(orders, as_of=day), segment_map=segment_map))
+        if customers is not None:  # customers without a purchase: net amount only (refunds, zero)
+            net = (orders.where(F.to_date("ordered_at") <= F.lit(day.date())).groupBy("customer_id")
+                   .agg(F.sum("amount").alias("monetary")).toPandas().set_index("customer_id")["monetary"])
+    finally:
+        orders.unpersist()
+    out["first_purchase"] = pd.to_datetime(out["first_purchase"]).astype("datetime64[us]")
+    out["last_purchase"] = pd.to_datetime(out["last_purchase"]).astype("datetime64[us]")
+    if customers is not None:
+        ids = pd.Index(pd.unique(customers["customer_id"]))
+        missing = ids.difference(pd.Index(out["customer_id"]))
+        if len(missing):
+            extra = pd.DataFrame({
+                "customer_id": missing.astype("int64"),
+                "first_purchase": pd.NaT, "last_purchase": pd.NaT, "recency": np.nan,
+                "frequency": 0, "monetary": net.reindex(missing).fillna(0.0).to_numpy(dtype=float),
+                "R": 0, "F": 0, "M": 0, "FM": 0, "rfm_score": "000", "segment": seg.NO_PURCHASE,
+            }).astype({c: out[c].dtype for c in ("first_purchase", "last_purchase")})
+            out = pd.concat([out[out["customer_id"].isin(ids)], extra], ignore_index=True)
+        else:
+            out = out[out["customer_id"].isin(ids)]
+        out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    out["segment"] = out["segment"].astype(object)
+    return out[[*seg.RFM_COLUMNS, "R", "F", "M", "FM", "rfm_score", "segment"]]

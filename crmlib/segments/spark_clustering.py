@@ -35,7 +35,10 @@ import numbers
 import pandas as pd
 
 from .._validation import check_interval, check_one_of, check_type
-from ..errors import CrmlibError, EmptyDataError
+from ..definitions import NON_PURCHASE_STATUSES, as_day
+from ..errors import EmptyDataError
+from ..mart import table_path
+from . import features as seg_features
 
 __all__ = ["FEATURE_COLUMNS", "KMEANS_LOG_COLUMNS", "SCALINGS", "customer_features", "kmeans", "scale"]
 
@@ -43,18 +46,8 @@ __all__ = ["FEATURE_COLUMNS", "KMEANS_LOG_COLUMNS", "SCALINGS", "customer_featur
 SCALINGS = ("log-robust", "log-standard", "robust", "standard")
 
 
-def _segments():
-    try:
-        from ..segments import features as seg_features
-        from ..segments._common import DEFAULT_EXCLUDE_STATUS
-    except ImportError:
-        raise CrmlibError("crmlib.spark.clustering uses crmlib.segments' definitions (features, "
-                          "excluded statuses); install a crmlib that has crmlib.segments") from None
-    return seg_features, DEFAULT_EXCLUDE_STATUS
-
-
 #: The features clustered on: crmlib.segments.CLUSTER_FEATURES (one definition for both paths).
-FEATURE_COLUMNS: tuple[str, ...] = _segments()[0].CLUSTER_FEATURES
+FEATURE_COLUMNS: tuple[str, ...] = seg_features.CLUSTER_FEATURES
 #: Columns :func:`kmeans` puts on a log scale by default: every count, day and money column
 #: (all but the share ``discount_share``), whatever its skewness.
 KMEANS_LOG_COLUMNS: tuple[str, ...] = tuple(c for c in FEATURE_COLUMNS if c != "discount_share")
@@ -71,7 +64,7 @@ def customer_features(spark, mart, *, as_of=None, exclude_status=None):
     as_of : date-like, optional
         Reference day; orders after it are ignored. Default: the day of the last kept order.
     exclude_status : tuple of str, optional
-        Order statuses that are not purchases; default crmlib.segments' ('cancelled', 'returned').
+        Order statuses that are not purchases; default :data:`crmlib.definitions.NON_PURCHASE_STATUSES`.
 
     Returns
     -------
@@ -82,10 +75,9 @@ def customer_features(spark, mart, *, as_of=None, exclude_status=None):
     from pyspark.sql import functions as F
 
     if exclude_status is None:
-        exclude_status = _segments()[1]
-    root = str(mart).rstrip("/")
-    sales = spark.read.parquet(f"{root}/fact_sales").where(~F.col("status").isin(list(exclude_status)))
-    created = spark.read.parquet(f"{root}/dim_customer").select(
+        exclude_status = NON_PURCHASE_STATUSES
+    sales = spark.read.parquet(table_path(mart, "fact_sales")).where(~F.col("status").isin(list(exclude_status)))
+    created = spark.read.parquet(table_path(mart, "dim_customer")).select(
         "customer_id", F.to_date("created_at").alias("created"))
     orders = (sales.groupBy("order_id")
               .agg(F.first("customer_id").alias("customer_id"), F.first("ordered_at").alias("ordered_at"),
@@ -93,10 +85,8 @@ def customer_features(spark, mart, *, as_of=None, exclude_status=None):
                    F.sum("quantity").alias("units"),
                    F.sum("gross_amount").alias("gross"),
                    F.sum(F.when(F.col("discount") > 0, F.col("gross_amount")).otherwise(0.0)).alias("dgross")))
-    if as_of is None:
-        day = pd.Timestamp(orders.agg(F.max("ordered_at")).first()[0]).normalize()
-    else:
-        day = pd.Timestamp(as_of).normalize()
+    last = orders.agg(F.max("ordered_at")).first()[0] if as_of is None else None
+    day = as_day(as_of, where="segments.spark_clustering.customer_features", default=last)
     today = F.lit(day.date())
     orders = orders.where(F.to_date("ordered_at") <= today)
     bought = F.col("amount") > 0
@@ -153,7 +143,7 @@ def scale(features, *, columns=None, scaling: str = "log-robust", log_columns=No
     from pyspark.ml.feature import VectorAssembler
     from pyspark.sql import functions as F
 
-    where = "spark.clustering.scale"
+    where = "segments.spark_clustering.scale"
     check_one_of(scaling, SCALINGS, name="scaling", where=where)
     check_interval(relative_error, 0.0, 1.0, name="relative_error", where=where)
     columns = list(FEATURE_COLUMNS if columns is None else columns)
@@ -234,7 +224,7 @@ def kmeans(features, *, k: int = 6, seed: int = 42, n_init: int = 5, max_iter: i
     from pyspark.ml.clustering import KMeans
     from pyspark.sql import functions as F
 
-    where = "spark.kmeans"
+    where = "segments.spark_clustering.kmeans"
     check_interval(k, 2, None, name="k", where=where, integer=True)
     check_type(seed, numbers.Integral, name="seed", where=where, type_name="an int")
     check_interval(n_init, 1, None, name="n_init", where=where, integer=True)

@@ -19,7 +19,7 @@ window, the shrinkage formula and its weight, the parameter checks (``cutoff``,
 ``default_days``) and, in :func:`to_pandas`, the categories. Timestamps are compared as
 wall-clock times (``timestamp_ntz``), as the pandas path does with naive datetimes.
 
->>> from crmlib.spark import get_session, credit as sc                      # doctest: +SKIP
+>>> from crmlib.spark import get_session; from crmlib.credit import spark as sc  # doctest: +SKIP
 >>> invoices, payments, customers = sc.read_tables(get_session(), "data/mart")  # doctest: +SKIP
 >>> X = sc.to_pandas(sc.customer_features(invoices, payments, customers,
 ...                                       cutoff="2025-03-01"))              # doctest: +SKIP
@@ -30,20 +30,17 @@ from __future__ import annotations
 import pandas as pd
 
 from .._validation import check_columns, check_type
-from ..credit import features as _features
-from ..credit._common import (
-    CUSTOMER_COLUMNS,
-    INVOICE_COLUMNS,
-    PAYMENT_COLUMNS,
-    as_timestamp,
-    check_default_days,
-)
+from ..definitions import as_timestamp
 from ..errors import DataContractError
+from ..mart import table_path
+from . import features as _features
+from ._common import CUSTOMER_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS, check_default_days
 
 __all__ = [
     "MART_TABLES",
     "customer_attributes",
     "customer_features",
+    "features_from_mart",
     "invoice_status",
     "payment_behaviour",
     "purchase_behaviour",
@@ -143,7 +140,7 @@ def invoice_status(invoices, payments, *, as_of, default_days: int = 90):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    where = "spark.credit.invoice_status"
+    where = "credit.spark.invoice_status"
     as_of = as_timestamp(as_of, name="as_of", where=where)
     default_days = check_default_days(default_days, where=where)
     _check_frame(invoices, "invoices", INVOICE_COLUMNS, where)
@@ -204,7 +201,7 @@ def payment_behaviour(invoices, payments, *, cutoff, default_days: int = 90):
     """
     from pyspark.sql import functions as F
 
-    where = "spark.credit.payment_behaviour"
+    where = "credit.spark.payment_behaviour"
     cutoff = as_timestamp(cutoff, name="cutoff", where=where)
     st = invoice_status(invoices, payments, as_of=cutoff, default_days=default_days)
     at = _lit(cutoff)
@@ -276,7 +273,7 @@ def customer_attributes(customers, *, as_of):
     """
     from pyspark.sql import functions as F
 
-    where = "spark.credit.customer_attributes"
+    where = "credit.spark.customer_attributes"
     as_of = as_timestamp(as_of, name="as_of", where=where)
     _check_frame(customers, "customers", CUSTOMER_COLUMNS, where)
     at = _lit(as_of)
@@ -318,7 +315,7 @@ def purchase_behaviour(sales, channels=None, *, cutoff):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    where = "spark.credit.purchase_behaviour"
+    where = "credit.spark.purchase_behaviour"
     cutoff = as_timestamp(cutoff, name="cutoff", where=where)
     _check_frame(sales, "sales", _SALES_COLUMNS, where)
     lines = _wall_clock(sales).where(F.col("ordered_at") < _lit(cutoff))
@@ -370,7 +367,7 @@ def customer_features(invoices, payments, customers, *, cutoff, default_days: in
     """
     from pyspark.sql import functions as F
 
-    where = "spark.credit.customer_features"
+    where = "credit.spark.customer_features"
     cutoff = as_timestamp(cutoff, name="cutoff", where=where)
     attrs = customer_attributes(customers, as_of=cutoff)
     behaviour = payment_behaviour(invoices, payments, cutoff=cutoff, default_days=default_days)
@@ -424,18 +421,30 @@ def to_pandas(frame) -> pd.DataFrame:
     return df
 
 
+def features_from_mart(spark, mart, *, cutoff, default_days: int = 90, purchases: bool = True) -> pd.DataFrame:
+    """:func:`crmlib.credit.features.customer_features`' frame computed on Spark from the mart.
+
+    Reads ``fact_invoices``, ``fact_payments``, ``dim_customer`` and, with ``purchases``,
+    ``fact_sales`` and ``dim_channel``; only the one-row-per-customer result comes back.
+    """
+    inv, pay, cus = read_tables(spark, mart)
+    sales, kinds = read_sales(spark, mart) if purchases else (None, None)
+    return to_pandas(customer_features(inv, pay, cus, cutoff=cutoff, default_days=default_days,
+                                       sales=sales, channels=kinds))
+
+
 # ---------------------------------------------------------------------- helpers
 def _read(spark, mart, table, required, caller):
     from pyspark.errors import AnalysisException
 
     root = str(mart).rstrip("/")
     try:
-        df = spark.read.parquet(f"{root}/{table}")
+        df = spark.read.parquet(table_path(mart, table))
     except AnalysisException as err:
         raise DataContractError(
-            f"spark.credit.{caller}: the mart at {root!r} has no readable table {table!r} "
+            f"credit.spark.{caller}: the mart at {root!r} has no readable table {table!r} "
             f"(run `crmlib mart export`); Spark said: {str(err).splitlines()[0]}", table=table) from err
-    check_columns(df, required, where=f"spark.credit.{caller}({table})")
+    check_columns(df, required, where=f"credit.spark.{caller}({table})")
     return _wall_clock(df)
 
 
