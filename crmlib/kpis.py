@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._validation import check_columns
 from . import definitions
+from ._validation import check_columns
 from .definitions import REVENUE_STATUSES
 
 __all__ = ["line_revenue", "revenue_by", "summary"]

@@ -13,8 +13,8 @@ from .crosssell import recommend
 from .encode import FILTERS, LEVELS, WEEKDAYS, Baskets, make_baskets
 from .findings import contrast_findings, rule_findings
 from .mine import (
-    MINING_ENGINES,
     ITEMSET_KINDS,
+    MINING_ENGINES,
     EmptyResultWarning,
     EngineFallbackWarning,
     frequent_itemsets,

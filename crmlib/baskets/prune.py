@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_one_of
-from .mine import ITEMSET_KINDS, ItemsetTable
 from .counting import kind_masks
+from .mine import ITEMSET_KINDS, ItemsetTable
 from .rules import MEASURES
 
 __all__ = [

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._validation import check_columns, check_interval, check_one_of
 from ..definitions import items_text
-from ..errors import DataContractError, ParameterError
+from ..errors import ParameterError
 from ._fisher import fisher_greater as _fisher
 from .counting import ItemsetLookup, rule_measures
 from .mine import EmptyResultWarning, ItemsetTable, mine

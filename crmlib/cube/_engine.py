@@ -29,7 +29,7 @@ import pandas as pd
 
 from .._validation import check_one_of, examples
 from ..errors import ParameterError
-from .star import DIM_KEY, DATE_LEVELS, DIMENSION, LEVELS, MEASURES, Star, check_level
+from .star import DATE_LEVELS, DIM_KEY, DIMENSION, LEVELS, MEASURES, Star, check_level
 
 __all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "grouping_sets", "resolve_where"]
 

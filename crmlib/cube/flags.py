@@ -41,7 +41,7 @@ import pandas as pd
 
 from .._validation import check_columns, check_interval, check_one_of
 from ..errors import ParameterError
-from .metrics import tree_by, base_period, parse_period
+from .metrics import base_period, parse_period, tree_by
 from .ops import aggregate
 from .star import HIERARCHIES, LEVELS, Star
 

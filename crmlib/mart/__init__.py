@@ -9,6 +9,15 @@ See :mod:`crmlib.mart.export` for the layout, the manifest and how incremental r
 
 from __future__ import annotations
 
-from .export import DIMENSIONS, FACTS, SALES_COLUMNS, ExportResult, export, read, sales_fact, table_path
+from .export import (
+    DIMENSIONS,
+    FACTS,
+    SALES_COLUMNS,
+    ExportResult,
+    export,
+    read,
+    sales_fact,
+    table_path,
+)
 
 __all__ = ["DIMENSIONS", "FACTS", "SALES_COLUMNS", "ExportResult", "export", "read", "sales_fact", "table_path"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import store
-from .render import engine_text, jinja_env, format_metric
+from .render import engine_text, format_metric, jinja_env
 
 __all__ = ["build_index"]
 

@@ -29,9 +29,16 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from .._validation import check_fitted, check_frame, check_interval, check_one_of, check_type, examples
-from ..errors import DataContractError, EmptyDataError
+from .._validation import (
+    check_fitted,
+    check_frame,
+    check_interval,
+    check_one_of,
+    check_type,
+    examples,
+)
 from ..definitions import as_day, wall_clock
+from ..errors import DataContractError, EmptyDataError
 
 __all__ = [
     "BetaGeoFitter",

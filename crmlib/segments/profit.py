@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_frame, check_interval, examples
-from ..errors import DataContractError, ParameterError
 from ..definitions import NON_PURCHASE_STATUSES, as_day, line_revenue, wall_clock
+from ..errors import DataContractError, ParameterError
 from .features import LINE_COLUMNS, ORDER_COLUMNS
 
 __all__ = ["TIERS", "customer_margin", "pareto_curve", "profit_tiers", "tier_summary"]

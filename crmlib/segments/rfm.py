@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_frame, check_one_of, check_type
-from ..errors import ParameterError
 from ..definitions import as_day, wall_clock
+from ..errors import ParameterError
 
 __all__ = [
     "NO_PURCHASE",

@@ -20,8 +20,8 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from .._validation import check_columns, check_fitted, check_interval
-from ..errors import EmptyDataError
 from ..definitions import as_timestamp, line_revenue
+from ..errors import EmptyDataError
 from .checks import ModelChecks
 from .features import MODEL_FEATURES, FeatureSource, check_tables
 

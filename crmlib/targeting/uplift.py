@@ -33,7 +33,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 from sklearn.preprocessing import SplineTransformer
 from threadpoolctl import threadpool_limits
 
-from .._validation import check_columns, check_interval, check_one_of
+from .._validation import check_columns, check_fitted, check_interval, check_one_of
 from ..errors import EmptyDataError, ParameterError
 from .checks import (
     ModelChecks,
