@@ -4,21 +4,33 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DB     := data/crm.sqlite
+# Tested versions of every package crmlib[spark,test] needs; `make lock` re-pins it (needs uv).
+LOCK   := requirements-lock.txt
+EXTRAS := spark,test
+
+comma  := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports prune test lab sample benchmarks lint clean
+.PHONY: help install lock reports prune test lab sample benchmarks lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name crmlib --display-name "Python (crmlib)" >/dev/null
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv with crmlib, its dependencies and the `crmlib` Jupyter kernel
+install: $(STAMP) ## create .venv with crmlib[spark,test] at the versions in requirements-lock.txt, and the `crmlib` kernel
+
+# The versions installed in .venv (where `make test` passed) are the constraints (-c /dev/stdin).
+lock: ## re-pin requirements-lock.txt to the versions installed (and tested) in .venv, with uv
+	$(BIN)/python -m pip freeze --all --exclude-editable | uv pip compile pyproject.toml \
+	  $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS))) --universal -c /dev/stdin \
+	  --python-version $$($(BIN)/python -c 'import platform; print(platform.python_version())') \
+	  --annotation-style line --custom-compile-command "make lock" -o $(LOCK)
 
 $(DB): | $(STAMP)
 	$(BIN)/crmlib sample --url sqlite:///$(DB)
