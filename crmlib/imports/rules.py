@@ -18,6 +18,7 @@ Rule keys: ``isin`` (allowed values), ``ge`` / ``gt`` / ``le`` / ``lt`` (bounds)
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import pandas as pd
@@ -75,6 +76,22 @@ FAILURE_COLUMNS = ["row", "column", "rule", "value"]
 
 
 @cache
+def _pandera():
+    """``pandera.pandas``, imported without pyspark's pandas-3 warning.
+
+    pandera imports ``pyspark.pandas`` whenever pyspark is installed (for its Spark type hints).
+    With pandas 3 that import warns "PySpark does not yet fully support pandas >= 3.0.0" and then
+    fails, which pandera ignores; nothing here uses Spark, so the warning is noise on every
+    ``crmlib import``. It is silenced for this import only (see docs/spark.md).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        import pandera.pandas as pa
+    return pa
+
+
+@cache
 def _countries() -> tuple[str, ...]:
     import pycountry
 
@@ -82,7 +99,7 @@ def _countries() -> tuple[str, ...]:
 
 
 def _checks(column: sa.Column, rules: dict) -> list:
-    import pandera.pandas as pa
+    pa = _pandera()
 
     is_time = isinstance(column.type, (sa.Date, sa.DateTime))
 
@@ -128,8 +145,7 @@ def table_schema(table: str):
     -------
     pandera.pandas.DataFrameSchema
     """
-    import pandera.pandas as pa
-
+    pa = _pandera()
     if table not in S.metadata.tables:
         raise DataContractError(f"rules: unknown table {table!r}; canonical tables are {sorted(S.CANONICAL_TABLES)}",
                                 table=table)
@@ -166,9 +182,9 @@ def failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         joined by ' >= '), ``rule`` (str, readable), ``value`` (the offending value). Empty,
         with these columns, when every row is valid.
     """
+    schema = table_schema(table)  # imports pandera first (quietly)
     import pandera.errors as pe
 
-    schema = table_schema(table)
     pk = [c.name for c in S.metadata.tables[table].primary_key.columns]
     out = []
     if len(pk) == 1 and pk[0] in frame:
