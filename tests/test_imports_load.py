@@ -148,6 +148,21 @@ def test_logs_go_beside_the_target_database_by_default(tmp_path, capsys):
     assert runs["log_path"].tolist() == [str(log)]
 
 
+def test_import_command_prints_no_warning(tmp_path):
+    # pandera probes pyspark.pandas, which warns under pandas 3; an import uses no Spark
+    import os
+    import subprocess
+    import sys
+
+    mapping = mapping_for(tmp_path, write_csv(tmp_path / "export.csv"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run([sys.executable, "-m", "crmlib.cli", "import", str(mapping), "--url",
+                           f"sqlite:///{tmp_path / 'crm.sqlite'}"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "loaded" in done.stdout and done.stderr == ""
+
+
 def test_default_log_dir_of_a_server_database_is_beside_the_mapping(tmp_path):
     mapping = load_mapping(mapping_for(tmp_path, write_csv(tmp_path / "export.csv")))
     assert default_log_dir("postgresql+psycopg://crm:pw@db/crm", mapping) == tmp_path.resolve() / "imports"

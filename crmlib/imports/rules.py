@@ -19,6 +19,7 @@ Rule keys: ``isin`` (allowed values), ``ge`` / ``gt`` / ``le`` / ``lt`` (bounds)
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from functools import cache
 
 import pandas as pd
@@ -75,18 +76,26 @@ RULES: dict[str, dict[str, dict]] = {
 FAILURE_COLUMNS = ["row", "column", "rule", "value"]
 
 
-@cache
-def _pandera():
-    """``pandera.pandas``, imported without pyspark's pandas-3 warning.
+@contextmanager
+def _without_pyspark_warning():
+    """A context in which pyspark's pandas-3 warning is not shown.
 
-    pandera imports ``pyspark.pandas`` whenever pyspark is installed (for its Spark type hints).
-    With pandas 3 that import warns "PySpark does not yet fully support pandas >= 3.0.0" and then
-    fails, which pandera ignores; nothing here uses Spark, so the warning is noise on every
-    ``crmlib import``. It is silenced for this import only (see docs/spark.md).
+    pandera probes ``import pyspark.pandas`` whenever pyspark is installed (for its Spark type
+    hints), at import and again when its pandas backends register on the first validation. With
+    pandas 3 that import warns "PySpark does not yet fully support pandas >= 3.0.0" and then
+    fails, which pandera ignores. Nothing here uses Spark, so the warning was noise on every
+    ``crmlib import`` (three times). Only that warning, only around pandera (docs/spark.md).
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                                 category=FutureWarning)
+        yield
+
+
+@cache
+def _pandera():
+    """``pandera.pandas``, imported without pyspark's pandas-3 warning."""
+    with _without_pyspark_warning():
         import pandera.pandas as pa
     return pa
 
@@ -193,7 +202,8 @@ def failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
             out.append(pd.DataFrame({"row": frame.index[dup], "column": pk[0], "rule": "unique key",
                                      "value": frame.loc[dup, pk[0]].to_numpy()}))
     try:
-        schema.validate(frame, lazy=True)
+        with _without_pyspark_warning():  # pandera registers its backends on first use
+            schema.validate(frame, lazy=True)
     except pe.SchemaErrors as err:
         cases = err.failure_cases
         cases = cases[cases["index"].notna()]
