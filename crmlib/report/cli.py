@@ -92,11 +92,13 @@ def _quiet_papermill() -> None:
 
 
 def _print_results(results) -> int:
+    from .runner import STATUS_NOT_APPLICABLE
+
     for r in results:
         print(r.line())
     failed = [r for r in results if r.failed]
     total = len(results)
-    idle = sum(r.status == "not applicable" for r in results)
+    idle = sum(r.status == STATUS_NOT_APPLICABLE for r in results)
     done = total - len(failed) - idle
     print(f"{done} of {total} report{'s' if total != 1 else ''} succeeded"
           + (f", {idle} not applicable (their data is missing)." if idle else "."))
