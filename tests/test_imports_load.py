@@ -9,9 +9,9 @@ import sqlalchemy as sa
 import yaml
 
 import crmlib
-from crmlib.errors import CrmlibError, DataContractError, EmptyDataError
 from crmlib.cli import main
 from crmlib.config import DATA_DIR
+from crmlib.errors import CrmlibError, DataContractError, EmptyDataError
 from crmlib.imports.load import default_log_dir, run_import
 from crmlib.imports.mapping import load_mapping
 
