@@ -4,21 +4,33 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DB     := data/crm.sqlite
+# Tested versions of every package crmlib[spark,test] needs; `make lock` re-pins it (needs uv).
+LOCK   := requirements-lock.txt
+EXTRAS := spark,test
+
+comma  := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help install reports prune test lab sample benchmarks lint docs clean
+.PHONY: help install lock reports prune test lab sample benchmarks lint docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name crmlib --display-name "Python (crmlib)" >/dev/null
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv with crmlib, its dependencies and the `crmlib` Jupyter kernel
+install: $(STAMP) ## create .venv with crmlib[spark,test] at the versions in requirements-lock.txt, and the `crmlib` kernel
+
+# The versions installed in .venv (where `make test` passed) are the constraints (-c /dev/stdin).
+lock: ## re-pin requirements-lock.txt to the versions installed (and tested) in .venv, with uv
+	$(BIN)/python -m pip freeze --all --exclude-editable | uv pip compile pyproject.toml \
+	  $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS)) docs lint) --universal -c /dev/stdin \
+	  --python-version $$($(BIN)/python -c 'import platform; print(platform.python_version())') \
+	  --annotation-style line --custom-compile-command "make lock" -o $(LOCK)
 
 $(DB): | $(STAMP)
 	$(BIN)/crmlib sample --url sqlite:///$(DB)
@@ -44,13 +56,14 @@ benchmarks: $(STAMP) ## run every benchmark in benchmarks/ (prints ratio lines)
 # page or API reference fails) into site/.
 DOCS_STAMP := $(VENV)/.docs-stamp
 $(DOCS_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[docs]'
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[docs]'
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP) ## build the user guide and API reference into site/ (strict: broken links fail)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP) ## ruff over the package, tests and benchmarks
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[lint]'
 	$(BIN)/ruff check crmlib tests benchmarks
 
 clean: ## remove the environment, generated data and reports

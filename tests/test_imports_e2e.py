@@ -22,6 +22,9 @@ from crmlib.sample import generate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "data" / "mappings"
 REPORTS = ("association_rules", "segmentation")
+# a retail export has no invoices and no campaigns: these reports do not apply (and start no kernel)
+NOT_APPLICABLE = {"payment_default": "no rows in invoices, payments",
+                  "campaign_targeting": "no rows in campaigns, campaign_contacts"}
 NOW = dt.datetime(2026, 1, 5, 10, 0)
 
 
@@ -133,13 +136,29 @@ on_sqlite = pytest.mark.parametrize("imported", ["sqlite"], indirect=True)
 
 @pytest.fixture(scope="module")
 def reports(imported):
-    """Both reports run once with ``crmlib run`` on the imported database; their summaries."""
+    """Both reports, and two that need tables an export lacks, run once with ``crmlib run`` on the
+    imported database; their summaries."""
     out = imported["folder"] / "reports"
-    code = main(["run", *REPORTS, "--db", imported["url"], "--reports-dir", str(out), "--no-progress"])
-    summaries = {name: store.read_summary(store.list_runs(out, name)[-1]) for name in REPORTS}
+    code = main(["run", *REPORTS, *NOT_APPLICABLE, "--db", imported["url"], "--reports-dir", str(out),
+                 "--no-progress"])
+    summaries = {name: store.read_summary(store.list_runs(out, name)[-1])
+                 for name in (*REPORTS, *NOT_APPLICABLE)}
     assert code == 0, {name: s.get("error") for name, s in summaries.items()}
     assert all((out / name / "latest.html").is_file() for name in REPORTS)
     return summaries
+
+
+@on_sqlite
+def test_reports_needing_invoices_or_campaigns_are_not_applicable(imported, reports):
+    # the run above exited 0 (asserted in the fixture): not applicable is no failure
+    for name, missing in NOT_APPLICABLE.items():
+        summary = reports[name]
+        assert summary["status"] == "not applicable" and summary["error"] is None
+        assert missing in summary["reason"]
+        assert not (imported["folder"] / "reports" / name / "latest.html").exists()
+    index = (imported["folder"] / "reports" / "index.html").read_text()
+    assert 'class="status not-applicable">not applicable</span>' in index
+    assert all(missing in index for missing in NOT_APPLICABLE.values())
 
 
 def _everyday_rules(truth):

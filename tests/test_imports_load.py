@@ -9,8 +9,11 @@ import sqlalchemy as sa
 import yaml
 
 import crmlib
+from crmlib.cli import main
+from crmlib.config import DATA_DIR
 from crmlib.errors import CrmlibError, DataContractError, EmptyDataError
-from crmlib.imports.load import run_import
+from crmlib.imports.load import default_log_dir, run_import
+from crmlib.imports.mapping import load_mapping
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "data" / "mappings"
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -126,6 +129,44 @@ def test_empty_file(tmp_path, target):
 def test_header_only_file(tmp_path, target):
     with pytest.raises(EmptyDataError, match=r"source 'retail' \(.*\) has no rows; nothing to import"):
         run(tmp_path, target, rows=[])
+
+
+def test_logs_go_beside_the_target_database_by_default(tmp_path, capsys):
+    # the mapping, the sources and the database each in a folder of their own, none of them data/
+    (tmp_path / "src").mkdir()
+    csv = write_csv(tmp_path / "src" / "export.csv")
+    mapping = mapping_for(tmp_path / "src", csv)
+    db = tmp_path / "db" / "shop.sqlite"
+    before = set((DATA_DIR / "imports").glob("*")) if (DATA_DIR / "imports").is_dir() else set()
+    assert main(["import", str(mapping), "--url", f"sqlite:///{db}"]) == 0
+    logs = tmp_path / "db" / "shop.imports"
+    [log] = logs.glob("online_retail-run0001-*.log")
+    assert f"log: {log}" in capsys.readouterr().out
+    after = set((DATA_DIR / "imports").glob("*")) if (DATA_DIR / "imports").is_dir() else set()
+    assert after == before  # nothing written into the project's data/
+    runs = pd.read_sql("SELECT log_path FROM import_runs", sa.create_engine(f"sqlite:///{db}"))
+    assert runs["log_path"].tolist() == [str(log)]
+
+
+def test_import_command_prints_no_warning(tmp_path):
+    # pandera probes pyspark.pandas, which warns under pandas 3; an import uses no Spark
+    import os
+    import subprocess
+    import sys
+
+    mapping = mapping_for(tmp_path, write_csv(tmp_path / "export.csv"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run([sys.executable, "-m", "crmlib.cli", "import", str(mapping), "--url",
+                           f"sqlite:///{tmp_path / 'crm.sqlite'}"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "loaded" in done.stdout and done.stderr == ""
+
+
+def test_default_log_dir_of_a_server_database_is_beside_the_mapping(tmp_path):
+    mapping = load_mapping(mapping_for(tmp_path, write_csv(tmp_path / "export.csv")))
+    assert default_log_dir("postgresql+psycopg://crm:pw@db/crm", mapping) == tmp_path.resolve() / "imports"
+    assert default_log_dir(f"sqlite:///{tmp_path}/a/crm.sqlite") == tmp_path.resolve() / "a" / "crm.imports"
 
 
 def test_quarantine_file_and_log_sit_together(tmp_path, target):

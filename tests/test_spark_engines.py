@@ -38,7 +38,7 @@ def test_no_pyspark_says_so(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
-    with pytest.raises(CrmlibError, match=r"engine='spark' needs pyspark, which is not installed"):
+    with pytest.raises(CrmlibError, match=r"engine='spark' needs pyspark, which is not installed: pip install 'crmlib\[spark\]'"):
         engines.open_engine("spark")
 
 

@@ -59,7 +59,7 @@ def require_spark(*, where: str = "engine") -> None:
 
     if importlib.util.find_spec("pyspark") is None:
         raise CrmlibError(f"{where}: engine='spark' needs pyspark, which is not installed: "
-                          "pip install 'pyspark>=4.0' (or run with engine='pandas').")
+                          "pip install 'crmlib[spark]' (or run with engine='pandas').")
     from ..spark import java_available
 
     if not java_available():

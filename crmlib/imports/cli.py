@@ -37,7 +37,8 @@ def register(subparsers) -> None:
                     "re-imports idempotent. Sources are only read.")
     p.add_argument("mapping", nargs="?", help="YAML mapping file (examples in data/mappings/)")
     p.add_argument("--url", default=None, help="target SQLAlchemy URL (default: data/crm.sqlite or CRMLIB_DB_URL)")
-    p.add_argument("--log-dir", default=None, help="where the log and the quarantine CSV go (default: data/imports/)")
+    p.add_argument("--log-dir", default=None, help="where the log and the quarantine CSV go (default: beside the target: "
+                        "x.imports/ next to a SQLite file x.sqlite, else imports/ next to the mapping)")
     p.add_argument("--examples", metavar="DIR", default=None,
                    help="first write example source files (online_retail.csv, customer_list.csv) into DIR")
     p.add_argument("--example-customers", type=int, default=500, help=argparse.SUPPRESS)

@@ -20,7 +20,8 @@ rows added later by other applications do not collide with them.
 Beside the canonical tables the target gets three bookkeeping tables: ``import_id_map``
 (system, table_name, source_key, canonical_key, run_id, match_score), ``import_runs`` (one row per
 run with its counts) and ``import_quarantine`` (run_id, source, source_row, table_name,
-source_key, reason). A log file and a quarantine CSV are written to ``log_dir``.
+source_key, reason). A log file and a quarantine CSV are written to ``log_dir``, by default
+beside the target database (:func:`default_log_dir`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from .mapping import Mapping, auto_key, load_mapping
 from .sources import SourceData, read_source
 from .transform import KEY_SEP, QUARANTINE_COLUMNS, Prepared, prepare_table
 
-__all__ = ["COUNT_COLUMNS", "ImportResult", "bookkeeping", "run_import"]
+__all__ = ["COUNT_COLUMNS", "ImportResult", "bookkeeping", "default_log_dir", "run_import"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,30 @@ class ImportResult:
         return "\n".join(lines)
 
 
+def default_log_dir(url: str, mapping: Mapping | None = None) -> Path:
+    """Where an import into ``url`` writes its log and quarantine CSV when not told.
+
+    Beside the target, so the record of an import stays with the database it changed:
+
+    * a SQLite file ``x.sqlite``: the folder ``x.imports/`` next to it (``data/crm.sqlite`` ->
+      ``data/crm.imports/``);
+    * a database server: the folder ``imports/`` next to the mapping file, which lives with the
+      sources it names; ``data/imports/`` for a mapping not read from a file.
+
+    Every run also records its log's path in the target's ``import_runs`` table.
+
+    >>> default_log_dir("sqlite:////srv/crm/shop.sqlite").as_posix()
+    '/srv/crm/shop.imports'
+    """
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite" and target.database and target.database != ":memory:":
+        path = Path(target.database).expanduser().resolve()
+        return path.with_name(f"{path.stem}.imports")
+    if mapping is not None and mapping.path is not None:
+        return Path(mapping.path).resolve() / "imports"  # Mapping.path is the file's folder
+    return DATA_DIR / "imports"
+
+
 def run_import(mapping: Mapping | str | Path, url: str | None = None, *,
                log_dir: str | Path | None = None) -> ImportResult:
     """Import the sources of ``mapping`` into the canonical tables at ``url``.
@@ -141,7 +166,8 @@ def run_import(mapping: Mapping | str | Path, url: str | None = None, *,
         Target SQLAlchemy URL; default :func:`crmlib.config.default_url`. Canonical tables are
         created if missing. Never one of the mapping's source databases.
     log_dir : str or Path, optional
-        Where the log and the quarantine CSV go; default ``data/imports/``.
+        Where the log and the quarantine CSV go; default :func:`default_log_dir`, beside the
+        target database.
 
     Returns
     -------
@@ -165,7 +191,7 @@ def run_import(mapping: Mapping | str | Path, url: str | None = None, *,
     url = url or default_url()
     safe_url = redact_url(url)
     _refuse_source_target(mapping, url)
-    log_dir = Path(log_dir) if log_dir is not None else DATA_DIR / "imports"
+    log_dir = Path(log_dir) if log_dir is not None else default_log_dir(url, mapping)
 
     data: dict[str, SourceData] = {}
     notes: list[str] = []

@@ -18,6 +18,8 @@ Rule keys: ``isin`` (allowed values), ``ge`` / ``gt`` / ``le`` / ``lt`` (bounds)
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from functools import cache
 
 import pandas as pd
@@ -75,6 +77,30 @@ RULES: dict[str, dict[str, dict]] = {
 FAILURE_COLUMNS = ["row", "column", "rule", "value"]
 
 
+@contextmanager
+def _without_pyspark_warning():
+    """A context in which pyspark's pandas-3 warning is not shown.
+
+    pandera probes ``import pyspark.pandas`` whenever pyspark is installed (for its Spark type
+    hints), at import and again when its pandas backends register on the first validation. With
+    pandas 3 that import warns "PySpark does not yet fully support pandas >= 3.0.0" and then
+    fails, which pandera ignores. Nothing here uses Spark, so the warning was noise on every
+    ``crmlib import`` (three times). Only that warning, only around pandera (docs/spark.md).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
+
+
+@cache
+def _pandera():
+    """``pandera.pandas``, imported without pyspark's pandas-3 warning."""
+    with _without_pyspark_warning():
+        import pandera.pandas as pa
+    return pa
+
+
 @cache
 def _countries() -> tuple[str, ...]:
     import pycountry
@@ -83,7 +109,7 @@ def _countries() -> tuple[str, ...]:
 
 
 def _checks(column: sa.Column, rules: dict) -> list:
-    import pandera.pandas as pa
+    pa = _pandera()
 
     is_time = isinstance(column.type, (sa.Date, sa.DateTime))
 
@@ -129,8 +155,7 @@ def table_schema(table: str):
     -------
     pandera.pandas.DataFrameSchema
     """
-    import pandera.pandas as pa
-
+    pa = _pandera()
     if table not in S.metadata.tables:
         raise DataContractError(f"rules: unknown table {table!r}; canonical tables are {sorted(S.CANONICAL_TABLES)}",
                                 table=table)
@@ -167,9 +192,9 @@ def failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         joined by ' >= '), ``rule`` (str, readable), ``value`` (the offending value). Empty,
         with these columns, when every row is valid.
     """
+    schema = table_schema(table)  # imports pandera first (quietly)
     import pandera.errors as pe
 
-    schema = table_schema(table)
     pk = [c.name for c in S.metadata.tables[table].primary_key.columns]
     out = []
     if len(pk) == 1 and pk[0] in frame:
@@ -178,7 +203,8 @@ def failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
             out.append(pd.DataFrame({"row": frame.index[dup], "column": pk[0], "rule": "unique key",
                                      "value": frame.loc[dup, pk[0]].to_numpy()}))
     try:
-        schema.validate(frame, lazy=True)
+        with _without_pyspark_warning():  # pandera registers its backends on first use
+            schema.validate(frame, lazy=True)
     except pe.SchemaErrors as err:
         cases = err.failure_cases
         cases = cases[cases["index"].notna()]

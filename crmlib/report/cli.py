@@ -92,12 +92,17 @@ def _quiet_papermill() -> None:
 
 
 def _print_results(results) -> int:
+    from .runner import STATUS_NOT_APPLICABLE
+
     for r in results:
         print(r.line())
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if r.failed]
     total = len(results)
-    print(f"{total - len(failed)} of {total} report{'s' if total != 1 else ''} succeeded.")
-    return 1 if failed else 0
+    idle = sum(r.status == STATUS_NOT_APPLICABLE for r in results)
+    done = total - len(failed) - idle
+    print(f"{done} of {total} report{'s' if total != 1 else ''} succeeded"
+          + (f", {idle} not applicable (their data is missing)." if idle else "."))
+    return 1 if failed else 0  # not applicable is no failure
 
 
 def _cmd_run(args) -> int:

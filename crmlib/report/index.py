@@ -35,6 +35,13 @@ def _error_text(summary: dict) -> str:
     return f"{where}{err.get('ename', '')}: {evalue[:200]}"
 
 
+def _notebook_href(rel: str, files: dict, name: str) -> str | None:
+    """The executed notebook of a run; None for a run that started none (not applicable)."""
+    if "notebook" in files and files["notebook"] is None:
+        return None
+    return f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}"
+
+
 def _report_entry(reports_dir: Path, name: str) -> dict | None:
     runs = store.list_runs(reports_dir, name)
     if not runs:
@@ -50,9 +57,10 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
             "status": s.get("status", "failed"),
             "duration": f"{s['duration_s']:.1f} s" if isinstance(s.get("duration_s"), (int, float)) else "",
             "error": _error_text(s),
+            "reason": s.get("reason") or "",  # why a run was not applicable
             "engine": engine_text(s),
             "html_href": f"{rel}/{quote(files['html'])}" if files.get("html") else None,
-            "notebook_href": f"{rel}/{quote(files.get('notebook') or name + '.ipynb')}",
+            "notebook_href": _notebook_href(rel, files, name),
             "summary_href": f"{rel}/{store.SUMMARY}",
         })
     last = history[0]
@@ -74,6 +82,8 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
         "last": last,
         "success": success,
         "latest_href": f"{quote(name)}/latest.html" if latest.is_file() else None,
+        # the published page is older than the last run, which found no data to report on
+        "not_refreshed": last["status"] == "not applicable" and success is not None,
         "metrics": [(k, format_metric(v)) for k, v in metrics],
     }
 

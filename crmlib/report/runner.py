@@ -18,7 +18,12 @@ Database passwords never reach the disk: the executed notebook (injected paramet
 tracebacks), the summary and the HTML are redacted (``crmlib.config.redact_url`` plus the literal
 passwords of every URL given), and the notebook is only written after redaction.
 
-``summary.json`` holds: report, notebook, run_id, status (``ok``, ``failed``, ``timeout``),
+A notebook that declares the tables it needs (``metadata.crmlib.requires``, see
+:mod:`crmlib.report.requires`) and finds one missing or empty is not started: the run is recorded
+as ``not applicable`` with the reason, is no failure, and its last good page stays published.
+
+``summary.json`` holds: report, notebook, run_id, status (``ok``, ``failed``, ``timeout``,
+``not applicable`` with a ``reason``),
 started, finished (ISO 8601 UTC), duration_s, kernel_startup_s, kernel, parameters (as given),
 effective_parameters (defaults overlaid with the given ones), mask_pii, engine (``pandas`` or
 ``spark``), spark_master (with engine spark, password redacted), metrics, findings
@@ -51,11 +56,13 @@ from .params import (
     validate_parameters,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "RunResult", "find_notebooks", "plan_runs", "run_report", "run_reports"]
+__all__ = ["DEFAULT_TIMEOUT", "RunResult", "find_notebooks", "not_applicable_reason", "plan_runs",
+           "record_not_applicable", "run_report", "run_reports"]
 
 DEFAULT_TIMEOUT = 1800.0
 KERNEL_START_TIMEOUT = 60
 STATUS_OK, STATUS_FAILED, STATUS_TIMEOUT, STATUS_SKIPPED = "ok", "failed", "timeout", "skipped"
+STATUS_NOT_APPLICABLE = "not applicable"
 _RESERVED_NAMES = {store.RUNS, "index"}
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -68,7 +75,8 @@ class RunResult:
     ----------
     report : str
     status : str
-        ``ok``, ``failed``, ``timeout`` or ``skipped`` (another run of the report held its lock).
+        ``ok``, ``failed``, ``timeout``, ``skipped`` (another run of the report held its lock) or
+        ``not applicable`` (the database lacks a table the report needs; not a failure).
     run_dir : Path or None
         The run folder (None when skipped).
     summary : dict
@@ -85,9 +93,15 @@ class RunResult:
     def ok(self) -> bool:
         return self.status == STATUS_OK
 
+    @property
+    def failed(self) -> bool:
+        """Counts as a failure (exit code): anything but ok and not applicable."""
+        return self.status not in (STATUS_OK, STATUS_NOT_APPLICABLE)
+
     def line(self) -> str:
         """One line for the terminal: status, report, duration and where to look."""
-        label = {"ok": "ok", "failed": "FAILED", "timeout": "TIMEOUT", "skipped": "SKIPPED"}[self.status]
+        label = {"ok": "ok", "failed": "FAILED", "timeout": "TIMEOUT", "skipped": "SKIPPED",
+                 STATUS_NOT_APPLICABLE: "n/a"}[self.status]
         secs = self.summary.get("duration_s")
         took = f"{secs:7.1f}s" if secs is not None else " " * 8
         return f"{label:<8} {self.report:<28} {took}  {self.message}"
@@ -560,13 +574,92 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
     reports_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for plan in plans:
-        for attempt in range(1, retries + 2):
-            result = run_report(plan, reports_dir=reports_dir, kernel_name=kernel_name,
-                                timeout=timeout, progress=progress, attempt=attempt,
-                                secrets=secrets)
-            if result.status in (STATUS_OK, STATUS_SKIPPED):
-                break
+        reason = not_applicable_reason(plan)  # checked just before its kernel would start
+        if reason is not None:
+            result = record_not_applicable(plan, reason, reports_dir=reports_dir, secrets=secrets)
+        else:
+            for attempt in range(1, retries + 2):
+                result = run_report(plan, reports_dir=reports_dir, kernel_name=kernel_name,
+                                    timeout=timeout, progress=progress, attempt=attempt,
+                                    secrets=secrets)
+                if result.status in (STATUS_OK, STATUS_SKIPPED):
+                    break
         results.append(result)
         if on_result:
             on_result(result)
     return results
+
+
+# ------------------------------------------------------------------------------ not applicable
+
+def not_applicable_reason(plan: PlannedRun) -> str | None:
+    """Why ``plan``'s report does not apply to its database (a table it needs is missing or
+    empty), or None. See :mod:`crmlib.report.requires`."""
+    from .requires import missing_data, notebook_requires
+
+    tables = notebook_requires(plan.notebook)
+    if not tables:
+        return None
+    url = plan.parameters.get("db_url")
+    if url is None and "db_url" in plan.declared:
+        url = plan.declared["db_url"].value
+    return missing_data(url, tables)
+
+
+def record_not_applicable(plan: PlannedRun, reason: str, *, reports_dir: Path,
+                          secrets: set[str] | None = None, update_index: bool = True) -> RunResult:
+    """Record a run of ``plan`` that did not start because its data is missing.
+
+    The run folder holds only ``summary.json`` (status ``not applicable``, ``reason``); the
+    report's published ``latest.*`` files are left as they are.
+    """
+    import nbformat
+
+    from .render import notebook_title
+
+    reports_dir = Path(reports_dir)
+    report = plan.report
+    redact = _redactor(set(secrets or ()) | _secrets(plan.parameters.values()))
+    runs = reports_dir / store.RUNS / report
+    runs.mkdir(parents=True, exist_ok=True)
+    started = _utcnow()
+    run_id = _new_run_id(runs, started)
+    effective = {name: p.value for name, p in plan.declared.items()}
+    effective.update(plan.parameters)
+    summary = _redact_obj({
+        "report": report,
+        "title": notebook_title(nbformat.read(plan.notebook, as_version=4), report),
+        "notebook": str(plan.notebook),
+        "run_id": run_id,
+        "status": STATUS_NOT_APPLICABLE,
+        "reason": reason,
+        "started": _iso(started),
+        "finished": _iso(_utcnow()),
+        "duration_s": 0.0,
+        "kernel_startup_s": None,
+        "kernel": None,
+        "parameters": plan.parameters,
+        "effective_parameters": effective,
+        "mask_pii": effective.get("mask_pii", True),
+        "engine": effective.get("engine", "pandas"),
+        "spark_master": None,
+        "metrics": {},
+        "findings": [],
+        "error": None,
+        "attempt": 1,
+        "crmlib_version": __version__,
+        "python": platform.python_version(),
+        "files": {"notebook": None, "html": None, "summary": store.SUMMARY},
+    }, redact)
+    tmp = runs / f".tmp-{run_id}-{os.getpid()}"
+    tmp.mkdir()
+    (tmp / store.SUMMARY).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, runs / run_id)
+    if update_index:
+        from .index import build_index
+
+        build_index(reports_dir)
+    latest = reports_dir / report / "latest.html"
+    kept = (f"; last good page kept, not refreshed: {os.path.relpath(latest)}"
+            if latest.is_file() else "")
+    return RunResult(report, STATUS_NOT_APPLICABLE, runs / run_id, summary, f"{reason}{kept}")

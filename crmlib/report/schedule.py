@@ -27,7 +27,9 @@ machine's local time, as for cron.
 When a report fails or times out after its retries, the job's ``on_failure`` shell command runs
 with the details in environment variables, never pasted into the command text: ``CRMLIB_JOB``,
 ``CRMLIB_REPORT``, ``CRMLIB_STATUS`` (failed / timeout / error), ``CRMLIB_ERROR`` (one line, passwords
-redacted), ``CRMLIB_RUN_DIR`` and ``CRMLIB_SUMMARY`` (the run's summary.json).
+redacted), ``CRMLIB_RUN_DIR`` and ``CRMLIB_SUMMARY`` (the run's summary.json). A report that does
+not apply to the database (``not applicable``: a table it needs is missing or empty, see
+:mod:`crmlib.report.requires`) is no failure and raises no alert.
 
 ``crmlib schedule --crontab`` prints one crontab line per job that calls
 ``crmlib schedule --run-job NAME``, so cron and the foreground scheduler do exactly the same.

@@ -69,7 +69,8 @@ def get_session(master: str | None = None, *, app_name: str = "crmlib", config: 
     try:
         from pyspark.sql import SparkSession
     except ModuleNotFoundError:
-        raise CrmlibError("the Spark path needs pyspark: pip install 'pyspark>=4.0'") from None
+        raise CrmlibError("the Spark path needs pyspark, which is not installed: "
+                          "pip install 'crmlib[spark]'") from None
     active = SparkSession.getActiveSession()
     if active is not None and master is None and not config:
         return active
