@@ -54,7 +54,7 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
                min_lift: float | None = None, max_len: int | None = None,
                max_rules: int | None = 100_000, sort_by: str = "lift",
                correction: str | None = "fdr_bh", level: str = "product", since=None, until=None,
-               filters=None) -> pd.DataFrame:
+               filters=None, max_consequent_len: int | None = None) -> pd.DataFrame:
     """Association rules on the engine: :func:`crmlib.baskets.mine_rules`'s table either way.
 
     Parameters
@@ -63,8 +63,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     baskets : crmlib.baskets.Baskets, optional
         The pandas baskets (needed on pandas; ignored on Spark, which builds its own from the mart
         with ``level``, ``since``, ``until`` and ``filters``).
-    min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
-        As :func:`crmlib.baskets.mine_rules`.
+    min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction, max_consequent_len
+        As :func:`crmlib.baskets.mine_rules` (``max_consequent_len=1``: one-item consequents, as arules).
     level : {'product', 'subcategory', 'category'}, default='product'
     since, until : date-like, optional
         Orders with ``since <= ordered_at < until`` (Spark; the pandas baskets are windowed already).
@@ -89,7 +89,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
             raise ParameterError("engines.mine_rules: the pandas engine needs `baskets`.", name="baskets")
         rules = bk.mine_rules(baskets, min_support=min_support, min_confidence=min_confidence,
                               min_lift=min_lift, max_len=max_len, max_rules=max_rules,
-                              sort_by=sort_by, correction=correction)
+                              sort_by=sort_by, correction=correction,
+                              max_consequent_len=max_consequent_len)
         return _canonical_order(rules, sort_by)
 
     from pyspark.sql import functions as F
@@ -108,7 +109,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     try:
         rules, sets, _ = sr.mine_rules(b, min_support=min_support, max_len=max_len,
                                        min_confidence=min_confidence, min_lift=min_lift,
-                                       max_rules=max_rules, sort_by=sort_by, correction=correction)
+                                       max_rules=max_rules, sort_by=sort_by, correction=correction,
+                                       max_consequent_len=max_consequent_len)
         out = sr.to_pandas(rules)
         n_itemsets = sets.count()
         sets.unpersist()

@@ -178,7 +178,8 @@ def _masks(items: str):
 
 def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
                       min_lift: float | None = None, correction: str | None = "fdr_bh",
-                      max_rules: int | None = None, sort_by: str = "lift"):
+                      max_rules: int | None = None, sort_by: str = "lift",
+                      max_consequent_len: int | None = None):
     """Rules ``antecedents -> consequents`` from Spark itemsets, with crmlib.baskets' measures.
 
     Parameters
@@ -187,7 +188,7 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
         ``items`` and ``count``, every subset of an itemset present (a mining result).
     n : int
         Baskets mined.
-    min_confidence, min_lift, correction, max_rules, sort_by
+    min_confidence, min_lift, correction, max_rules, sort_by, max_consequent_len
         As :func:`crmlib.baskets.association_rules`; the correction runs over every rule that
         passes the thresholds, before the ``max_rules`` cut.
 
@@ -206,6 +207,8 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
         check_interval(min_lift, 0, None, name="min_lift", where=where)
     check_one_of(correction, ("fdr_bh", "holm", "bonferroni", None), name="correction", where=where)
     check_one_of(sort_by, (*MEASURE_COLUMNS, "count", "p_value", "p_adjusted"), name="sort_by", where=where)
+    if max_consequent_len is not None:
+        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where, integer=True)
 
     sets = itemsets.select("items", "count")
     pairs = (sets.where(F.size("items") >= 2)
@@ -213,6 +216,8 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
                      _masks("items"))
              .select(_split("items", 0).alias("antecedents"),
                      _split("items", 1).alias("consequents"), "cAC"))
+    if max_consequent_len is not None:
+        pairs = pairs.where(F.size("consequents") <= int(max_consequent_len))
     side_a = sets.select(F.col("items").alias("antecedents"), F.col("count").alias("cA"))
     side_c = sets.select(F.col("items").alias("consequents"), F.col("count").alias("cC"))
     counted = pairs.join(side_a, "antecedents").join(side_c, "consequents")
