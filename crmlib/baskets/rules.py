@@ -175,7 +175,8 @@ def mine_rules(
     >>> mine_rules(b, min_support=0.5, min_confidence=0.9)["lift"].tolist()
     [1.5, 1.5]
     >>> b3 = Baskets.from_transactions([["a", "b", "c"], ["a", "b", "c"], ["a"]])
-    >>> len(mine_rules(b3, min_support=0.5)), len(mine_rules(b3, min_support=0.5, max_consequent_len=1))
+    >>> one = mine_rules(b3, min_support=0.5, max_consequent_len=1)
+    >>> len(mine_rules(b3, min_support=0.5)), len(one)
     (12, 9)
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,

@@ -18,8 +18,8 @@ weighted rows of :func:`crmlib.credit.target.binomial_rows` (the same thing, sma
 ``ScorecardModel`` bins each variable optimally (optbinning's ``BinningProcess``), replaces values
 by their weight of evidence, fits a logistic regression and scales it to points (optbinning's
 ``Scorecard``): 600 points at odds of 50 good to 1 bad, 20 more points for each doubling of the odds.
-Higher points mean lower risk (fewer events). ``BoostingModel`` is scikit-learn's HistGradientBoostingClassifier
-with categorical features taken from the pandas dtype.
+Higher points mean lower risk (fewer events). ``BoostingModel`` is scikit-learn's
+HistGradientBoostingClassifier with categorical features taken from the pandas dtype.
 
 Per-customer reasons (:meth:`reasons`): for the scorecard, the variables where the customer loses
 most points against the best bin of that variable (the usual adverse-action reason codes); for

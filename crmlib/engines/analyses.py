@@ -63,8 +63,10 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     baskets : crmlib.baskets.Baskets, optional
         The pandas baskets (needed on pandas; ignored on Spark, which builds its own from the mart
         with ``level``, ``since``, ``until`` and ``filters``).
-    min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction, max_consequent_len
-        As :func:`crmlib.baskets.mine_rules` (``max_consequent_len=1``: one-item consequents, as arules).
+    min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
+        As :func:`crmlib.baskets.mine_rules`.
+    max_consequent_len : int, optional
+        As :func:`crmlib.baskets.mine_rules` (1: one-item consequents, as arules).
     level : {'product', 'subcategory', 'category'}, default='product'
     since, until : date-like, optional
         Orders with ``since <= ordered_at < until`` (Spark; the pandas baskets are windowed already).

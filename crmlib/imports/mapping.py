@@ -10,8 +10,8 @@ mistake at once, each with its place in the file::
 
 A column is made by one of ``from`` (a source column), ``value`` (a constant), ``cases`` (first
 matching condition wins), ``sequence`` (numbers 1, 2, ... within a parent) or ``split_name`` (one
-part of a free-form full name); then ``map`` / ``standardise`` / ``date_format`` (a format, a list, or ``auto``) / ``transform``
-clean it, ``default`` fills what is still missing, ``references`` turns a source ID into the
+part of a free-form full name); then ``map`` / ``standardise`` / ``date_format`` (a format, a list, or ``auto``) /
+``transform`` clean it, ``default`` fills what is still missing, ``references`` turns a source ID into the
 canonical ID of another imported table, and ``aggregate`` combines the rows that share a key.
 """
 

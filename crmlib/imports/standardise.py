@@ -405,13 +405,15 @@ def detect_date_format(s: pd.Series, *, dayfirst: bool | None = None,
     return chosen
 
 
-def dates(s: pd.Series, *, formats: list[str] | None = None, dayfirst: bool | None = None) -> Result:
+def dates(s: pd.Series, *, formats: list[str] | None = None,
+          dayfirst: bool | None = None) -> Result:
     """Dates and timestamps as text -> datetime64, trying each strptime format in turn.
 
     Without ``formats`` ISO 8601 is expected ('2025-03-01', '2025-03-01 14:30:00'). ``["auto"]``
     uses the format :func:`detect_date_format` finds for the whole column (``dayfirst`` settles
-    a column that reads either way; None raises its :class:`AmbiguousDateError`). Values already of a datetime type pass through. A value no
-    format reads is a problem naming the formats tried.
+    a column that reads either way; None raises its :class:`AmbiguousDateError`). Values already
+    of a datetime type pass through. A value no format reads is a problem naming the formats
+    tried.
     """
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.astype("datetime64[us]"), pd.Series(pd.NA, index=s.index, dtype="object")

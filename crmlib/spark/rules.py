@@ -208,7 +208,8 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
     check_one_of(correction, ("fdr_bh", "holm", "bonferroni", None), name="correction", where=where)
     check_one_of(sort_by, (*MEASURE_COLUMNS, "count", "p_value", "p_adjusted"), name="sort_by", where=where)
     if max_consequent_len is not None:
-        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where, integer=True)
+        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where,
+                       integer=True)
 
     sets = itemsets.select("items", "count")
     pairs = (sets.where(F.size("items") >= 2)
