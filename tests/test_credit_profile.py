@@ -101,6 +101,18 @@ def test_iv_table_on_a_label_column_by_hand(loans):
     assert row["n_bins"] == 2
 
 
+@pytest.mark.parametrize("x", [np.arange(20.0), np.arange(20.0)[::-1],
+                               np.repeat(["a", "b", "c", "d"], 5)])
+def test_perfect_separation_has_infinite_iv_and_auc_1(x):
+    frame = pd.DataFrame({"x": x, "label": [0] * 10 + [1] * 10})
+    row = P.iv_table(frame, ["x"], y="label").iloc[0]
+    assert row["iv"] == np.inf and row["strength"] == "strong"
+    assert (row["gini"], row["auc"], row["n_bins"]) == (1.0, 1.0, 2)
+    # one row the other way round: no longer perfect, back to optbinning
+    frame.loc[0, "label"] = 1
+    assert np.isfinite(P.iv_table(frame, ["x"], y="label")["iv"].iloc[0])
+
+
 def test_label_as_array_or_bool_gives_the_same(loans):
     by_name = P.iv_table(loans, ["purpose"], y="bad")
     by_array = P.iv_table(loans[["purpose"]], ["purpose"], y=loans["bad"].to_numpy().astype(bool))

@@ -269,7 +269,9 @@ def iv_table(frame: pd.DataFrame, attributes=None, *, y=None, target: str | None
     pandas.DataFrame
         ``rank`` (1 = highest IV), ``attribute``, ``iv``, ``strength`` ('useless', 'weak',
         'medium', 'strong'), ``gini`` and ``auc`` (of the binned attribute as a ranking of the
-        events, AUC = (1 + Gini) / 2), ``n_bins``.
+        events, AUC = (1 + Gini) / 2), ``n_bins``. An attribute that separates events from
+        non-events perfectly (a threshold, or categories each of one label) has ``iv`` inf,
+        ``gini`` and ``auc`` 1 and 2 bins: its bins are pure, and optbinning cannot bin it.
 
     Raises
     ------
@@ -296,6 +298,9 @@ def iv_table(frame: pd.DataFrame, attributes=None, *, y=None, target: str | None
     check_interval(min_bin_size, 0, 0.5, name="min_bin_size", where=where, closed="right")
     rows = []
     for a in attributes:
+        if _separates(frame[a], y):  # optbinning refuses pure bins (infinite WoE)
+            rows.append((a, np.inf, 1.0, 1.0, 2))
+            continue
         binning = _fit_binning(frame[a], y, name=a, max_n_bins=max_n_bins, min_bin_size=min_bin_size)
         table = binning.binning_table
         with _quiet():
@@ -307,9 +312,9 @@ def iv_table(frame: pd.DataFrame, attributes=None, *, y=None, target: str | None
     out = pd.DataFrame(rows, columns=["attribute", "iv", "gini", "auc", "n_bins"])
     out = out.sort_values("iv", ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.insert(3, "strength", pd.cut(out["iv"], [-np.inf, 0.02, 0.1, 0.3, np.inf],
-                                     labels=["useless", "weak", "medium", "strong"], right=False)
-               .astype(str))
+    iv = out["iv"].to_numpy(float)
+    out.insert(3, "strength", np.select([iv < 0.02, iv < 0.1, iv < 0.3],
+                                        ["useless", "weak", "medium"], "strong"))
     return out
 
 
@@ -407,3 +412,21 @@ def _fit_binning(x: pd.Series, y: np.ndarray, *, name: str, max_n_bins: int, min
     with _quiet():
         binning.fit(values, y)
     return binning
+
+
+def _separates(x: pd.Series, y: np.ndarray) -> bool:
+    """Whether one threshold (numbers) or the categories split the labels into pure groups."""
+    numeric = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
+    if numeric:
+        v = x.to_numpy(float)
+        seen = ~np.isnan(v)
+        if (~seen).any() and np.unique(y[~seen]).size > 1:
+            return False
+        v, labels = v[seen], y[seen]
+        if np.unique(labels).size < 2:
+            return False
+        lo0, hi0 = v[labels == 0].min(), v[labels == 0].max()
+        lo1, hi1 = v[labels == 1].min(), v[labels == 1].max()
+        return bool(hi0 < lo1 or hi1 < lo0)
+    key = x.astype("str").where(x.notna(), "unknown").to_numpy()
+    return bool((pd.Series(y).groupby(key).nunique() == 1).all())
