@@ -105,14 +105,11 @@ def _labels(frame: pd.DataFrame, y, where: str) -> np.ndarray:
         check_columns(frame, (y,), where=where)
         values, what = frame[y], f"column {y!r}"
     else:
-        try:
-            values, what = pd.Series(np.asarray(y).ravel() if np.ndim(y) else [y]), "'y'"
-        except (TypeError, ValueError):
-            raise ParameterError(f"{where}: 'y' must be a column name or an array of 0/1 labels; "
-                                 f"got {type(y).__name__}.", name="y") from None
-        if np.ndim(y) != 1 or len(values) != len(frame):
+        array = np.asarray(y)
+        if array.ndim != 1 or len(array) != len(frame):
             raise ParameterError(f"{where}: 'y' must be a column name or an array with one 0/1 "
-                                 f"label per row ({len(frame)}); got shape {np.shape(y)}.", name="y")
+                                 f"label per row ({len(frame)}); got shape {array.shape}.", name="y")
+        values, what = pd.Series(array), "'y'"
     missing = values.isna().to_numpy()
     if missing.any():
         raise ParameterError(f"{where}: {what} must hold a 0/1 label on every row; "
@@ -210,9 +207,10 @@ def rate_table(frame: pd.DataFrame, by: str, *, y=None, confidence: float = 0.95
         out[f"{prefix}_rate"] = out[events] / out[trials]
         out[f"{prefix}_low"], out[f"{prefix}_high"] = wilson_interval(
             out[events], out[trials], confidence=confidence)
-    last = list(prefixes.items())[-1]
-    overall = flags[last[0]].mean()
-    out[f"{last[1]}_lift"] = out[f"{last[1]}_rate"] / overall if overall > 0 else np.nan
+    # lift of the rate the table is about: repeat defaults in the CRM, the label otherwise
+    events, prefix = list(prefixes.items())[-1]
+    overall = flags[events].mean()
+    out[f"{prefix}_lift"] = out[f"{prefix}_rate"] / overall if overall > 0 else np.nan
     out = out.reset_index().assign(attribute=by)
     for c in (trials, *flags):
         out[c] = out[c].astype(int)
