@@ -139,10 +139,11 @@ def test_bad_model_parameters(small_xyw, model, match):
 @pytest.mark.parametrize(("args", "exc", "match"), [
     (lambda X, y, w: (X, y[:10], w), ParameterError, r"'y' must have one value per row of X \(400\); got shape \(10,\)"),
     (lambda X, y, w: (X, y * 2, w), ParameterError, r"'y' must hold 0/1 or bool values; got \[2\]"),
-    (lambda X, y, w: (X, np.zeros(400), w), ParameterError, r"'y' must contain both defaults and non-defaults"),
+    (lambda X, y, w: (X, np.zeros(400), w), ParameterError, r"'y' must contain both events \(1, e.g. defaults\) and non-events \(0\)"),
     (lambda X, y, w: (X, y, -w), ParameterError, r"'sample_weight' must hold one finite weight >= 0 per row of X \(400\)"),
     (lambda X, y, w: (X[["age"]].rename(columns={"age": "x"}), y, w), ParameterError,
-     r"'features' must name at least one column of X; got none of"),
+     r"'features' must name at least one column of X; the default \(the CRM features .*\) found none "
+     r"in \['x'\]; pass features=\[...\] naming the columns to use"),
 ])
 def test_bad_fit_input(small_xyw, args, exc, match):
     with pytest.raises(exc, match=match):
@@ -165,6 +166,80 @@ def test_fit_on_tiny_frame_and_inputs_unchanged(small_xyw):
     low = X["income_band"] == "low"
     assert sc.predict(X)[low].mean() > sc.predict(X)[~low].mean()
     assert gb.predict(X)[low].mean() > gb.predict(X)[~low].mean()
+
+
+# --- any frame (issue 21) ---------------------------------------------------------------------------
+
+def _confounded(seed=0, n=3000):
+    """x2 follows x1 closely; the event grows with x1 but falls with x2 once x1 is known
+    (logit = 2 x1 - x2 + x3/2). Alone, x2 looks risky (cov(logit, x2) = 2 - 1.25 > 0), so its WoE
+    coefficient comes out positive: the wrong sign for a scorecard."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = x1 + 0.5 * rng.normal(size=n)
+    x3 = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2 * x1 - x2 + 0.5 * x3)))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "x3": x3}), y
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wrong_sign_is_dropped_with_a_warning(seed):
+    X, y = _confounded(seed)
+    with pytest.warns(UserWarning, match=r"credit.ScorecardModel.fit: dropped 'x2': its coefficient "
+                                         r"\+\d\.\d+ has the wrong sign .* pass drop_wrong_sign=False"):
+        m = M.ScorecardModel(features=["x1", "x2", "x3"]).fit(X, y)
+    assert m.dropped_ == ["x2"]
+    assert m.dropped_coefficients_["x2"] > 0
+    assert m.variables_ == ["x1", "x3"]
+    assert m.wrong_sign_ == []
+
+
+def test_drop_wrong_sign_false_keeps_it():
+    import warnings
+
+    X, y = _confounded()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        m = M.ScorecardModel(features=["x1", "x2", "x3"], drop_wrong_sign=False).fit(X, y)
+    assert m.dropped_ == [] and m.variables_ == ["x1", "x2", "x3"] and m.wrong_sign_ == ["x2"]
+    coef = dict(zip(m.variables_, m.scorecard_.estimator_.coef_.ravel(), strict=True))
+    assert coef["x2"] > 0 > coef["x1"]
+    # kept, x2 now earns points where it is high: the confounded effect, adjusted for x1
+    high = X.assign(x2=X["x2"] + 2)
+    assert (m.points_by_variable(high)["x2"] >= m.points_by_variable(X)["x2"]).all()
+    with pytest.raises(ParameterError, match=r"'drop_wrong_sign' must be a bool; got 'no'"):
+        M.ScorecardModel(features=["x1"], drop_wrong_sign="no").fit(X, y)
+
+
+def test_table_labels_bins_readably():
+    """Bins read as intervals, 'missing' and category lists, with the counts one can check."""
+    rng = np.random.default_rng(3)
+    n = 600
+    x = np.repeat([0.25, 1.0, 3.0], n // 3)
+    kind = np.tile(["a", "b", "c", "d"], n // 4)
+    p = np.select([x == 0.25, x == 1.0], [0.05, 0.2], 0.5) + np.isin(kind, ["c", "d"]) * 0.2
+    y = (rng.random(n) < p).astype(int)
+    x = x.copy()
+    x[:30] = np.nan
+    X = pd.DataFrame({"x": x, "kind": kind})
+    t = M.ScorecardModel(features=["x", "kind"], min_bin_size=0.04).fit(X, y).table()
+    bins = t.groupby("variable")["bin"].apply(list).to_dict()
+    assert bins["x"] == ["(-inf, 0.625)", "[0.625, 2.0)", "[2.0, inf)", "missing"]
+    assert t.loc[(t["variable"] == "x") & (t["bin"] == "missing"), "count"].item() == 30
+    assert sorted(bins["kind"]) == ["a", "b", "c", "d"]
+    two = M.ScorecardModel(features=["kind"], max_n_bins=2).fit(X, y).table()
+    assert sorted(", ".join(sorted(b.split(", "))) for b in two["bin"]) == ["a, b", "c, d"]
+
+
+def test_boosting_and_scorecard_fit_any_frame_with_features():
+    X, y = _confounded(n=800)
+    X = X.assign(colour=np.where(X["x3"] > 0, "red", "blue"))
+    gb = M.BoostingModel(features=["x1", "colour"], min_samples_leaf=20).fit(X, y)
+    assert gb.features_ == ["x1", "colour"] and gb.categories_ == {"colour": ["blue", "red"]}
+    assert gb.predict(X).shape == (800,)
+    sc = M.ScorecardModel(features=["x1", "colour"]).fit(X, y)
+    assert sc.variables_ == ["x1", "colour"]
+    assert np.corrcoef(sc.predict(X), X["x1"])[0, 1] > 0.8
 
 
 def test_binomial_rows():

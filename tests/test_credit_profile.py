@@ -69,7 +69,7 @@ def test_default_profile_stacks(tiny_profile):
      r"credit.iv_table: need both repeat_defaulters and other customers; got 0 of 6 customers"),
     (lambda f: P.iv_table(f, ["income_band"], max_n_bins=1), ParameterError,
      r"'max_n_bins' must be an int in \[2, 20\]; got 1"),
-    (lambda f: P.rate_table(f.iloc[:0], "income_band"), EmptyDataError, r"credit.rate_table: no customers to profile"),
+    (lambda f: P.rate_table(f.iloc[:0], "income_band"), EmptyDataError, r"credit.rate_table: no rows to profile"),
     (lambda f: P.default_profile(f[["defaults"]]), ParameterError,
      r"credit.default_profile: 'attributes' must name at least one column"),
     (lambda f: P.population(f, min_matured=0), ParameterError, r"'min_matured' must be an int in \[1, 100\]; got 0"),
@@ -77,6 +77,118 @@ def test_default_profile_stacks(tiny_profile):
 def test_profile_errors(tiny_profile, call, exc, match):
     with pytest.raises(exc, match=match):
         call(tiny_profile)
+
+
+# --- any labelled table (issue 21) ---------------------------------------------------------------
+
+@pytest.fixture
+def loans():
+    """40 loans: purpose 'car' has 10 bad of 20, 'home' 2 bad of 20 (12 bad, 28 good in all)."""
+    return pd.DataFrame({"purpose": ["car"] * 20 + ["home"] * 20,
+                         "bad": [1] * 10 + [0] * 10 + [1] * 2 + [0] * 18})
+
+
+def test_iv_table_on_a_label_column_by_hand(loans):
+    t = P.iv_table(loans, ["purpose"], y="bad")
+    assert list(t.columns) == ["rank", "attribute", "iv", "strength", "gini", "auc", "n_bins"]
+    row = t.iloc[0]
+    # WoE = ln(good share / bad share): car ln((10/28)/(10/12)), home ln((18/28)/(2/12))
+    iv = (10 / 12 - 10 / 28) * np.log((10 / 12) / (10 / 28)) + (2 / 12 - 18 / 28) * np.log((2 / 12) / (18 / 28))
+    assert row["iv"] == pytest.approx(iv)
+    # AUC over the 12 x 28 (bad, good) pairs: bad car beats good home (10 * 18), ties count half
+    assert row["auc"] == pytest.approx((10 * 18 + (10 * 10 + 2 * 18) / 2) / (12 * 28))
+    assert row["gini"] == pytest.approx(2 * row["auc"] - 1)
+    assert row["n_bins"] == 2
+
+
+@pytest.mark.parametrize("x", [np.arange(20.0), np.arange(20.0)[::-1],
+                               np.repeat(["a", "b", "c", "d"], 5)])
+def test_perfect_separation_has_infinite_iv_and_auc_1(x):
+    frame = pd.DataFrame({"x": x, "label": [0] * 10 + [1] * 10})
+    row = P.iv_table(frame, ["x"], y="label").iloc[0]
+    assert row["iv"] == np.inf and row["strength"] == "strong"
+    assert (row["gini"], row["auc"], row["n_bins"]) == (1.0, 1.0, 2)
+    # one row the other way round: no longer perfect, back to optbinning
+    frame.loc[0, "label"] = 1
+    assert np.isfinite(P.iv_table(frame, ["x"], y="label")["iv"].iloc[0])
+
+
+def test_label_as_array_or_bool_gives_the_same(loans):
+    by_name = P.iv_table(loans, ["purpose"], y="bad")
+    by_array = P.iv_table(loans[["purpose"]], ["purpose"], y=loans["bad"].to_numpy().astype(bool))
+    pd.testing.assert_frame_equal(by_name, by_array)
+    pd.testing.assert_frame_equal(P.woe_table(loans, "purpose", y="bad"),
+                                  P.woe_table(loans, "purpose", y=list(loans["bad"])))
+
+
+def test_auc_matches_sklearn_on_the_binned_attribute(loans):
+    from sklearn.metrics import roc_auc_score
+
+    rate = loans.groupby("purpose")["bad"].transform("mean")
+    assert P.iv_table(loans, ["purpose"], y="bad")["auc"].iloc[0] == pytest.approx(
+        roc_auc_score(loans["bad"], rate))
+
+
+def test_woe_table_on_a_label_column_reads_bins(loans):
+    frame = pd.DataFrame({"x": np.r_[np.repeat([0.25, 1.0, 3.0], 20), [np.nan] * 4],
+                          "label": [0] * 18 + [1] * 2 + [0] * 10 + [1] * 10 + [0] * 2 + [1] * 18 + [0, 1, 0, 1]})
+    w = P.woe_table(frame, "x", y="label")
+    assert w["bin"].tolist() == ["(-inf, 0.625)", "[0.625, 2.0)", "[2.0, inf)", "missing"]
+    assert w["customers"].tolist() == [20, 20, 20, 4]
+    assert w["events"].tolist() == [2, 10, 18, 2]
+    # 32 events and 32 non-events in all: WoE of the first bin = ln((18/32) / (2/32)) = ln 9
+    assert w["woe"].iloc[0] == pytest.approx(np.log(9))
+    cats = P.woe_table(loans.assign(purpose=loans["purpose"].replace({"home": "flat"})), "purpose", y="bad")
+    assert sorted(cats["bin"]) == ["car", "flat"]
+
+
+def test_rate_table_on_a_label_by_hand(loans):
+    t = P.rate_table(loans, "purpose", y="bad").set_index("value")
+    assert list(P.rate_table(loans, "purpose", y="bad").columns) == list(P.RATE_COLUMNS)
+    assert t["trials"].tolist() == [20, 20]
+    assert t["events"].tolist() == [10, 2]
+    assert t["event_rate"].tolist() == [0.5, 0.1]
+    assert t.loc["car", "event_lift"] == pytest.approx(0.5 / (12 / 40))
+    low, high = P.wilson_interval([10, 2], [20, 20])
+    assert t["event_low"].tolist() == pytest.approx(low.tolist())
+    assert t["event_high"].tolist() == pytest.approx(high.tolist())
+    stacked = P.default_profile(loans.assign(region=["n", "s"] * 20), ["purpose", "region"], y="bad")
+    assert stacked["attribute"].tolist() == ["purpose", "purpose", "region", "region"]
+    assert stacked["events"].sum() == 24
+
+
+def test_crm_default_target_is_unchanged(tiny_profile):
+    """Without y, the CRM target from 'defaults' is the label: same as passing it as y."""
+    crm = P.woe_table(tiny_profile.assign(x=[1, 2, 3, 4, 5, 6]), "x", min_bin_size=0.1)
+    label = (tiny_profile["defaults"] >= 2).astype(int)
+    explicit = P.woe_table(tiny_profile.assign(x=[1, 2, 3, 4, 5, 6]), "x", y=label, min_bin_size=0.1)
+    pd.testing.assert_frame_equal(crm, explicit)
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), [
+    (lambda f: P.iv_table(f.drop(columns="bad"), ["purpose"]), DataContractError,
+     r"credit.iv_table: no 'y' given, and the CRM default \(a 'defaults' count per customer\) is not "
+     r"in the frame; pass y= a column name or an array of 0/1 labels"),
+    (lambda f: P.rate_table(f, "purpose"), DataContractError, r"credit.rate_table: no 'y' given"),
+    (lambda f: P.iv_table(f, y="bad"), ParameterError,
+     r"credit.iv_table: 'attributes' must name at least one column; the default \(the CRM attributes"
+     r" .*\) found none in \['purpose', 'bad'\]; pass attributes=\[...\]"),
+    (lambda f: P.iv_table(f, ["purpose"], y="nope"), DataContractError,
+     r"credit.iv_table: missing column\(s\) \['nope'\]"),
+    (lambda f: P.iv_table(f, ["purpose"], y=[0, 1]), ParameterError,
+     r"credit.iv_table: 'y' must be a column name or an array with one 0/1 label per row \(40\); got shape \(2,\)"),
+    (lambda f: P.woe_table(f.assign(bad=f["bad"] * 2), "purpose", y="bad"), ParameterError,
+     r"credit.woe_table: column 'bad' must hold 0/1 or bool labels; got 2"),
+    (lambda f: P.rate_table(f.assign(bad=f["bad"].where(f.index > 2)), "purpose", y="bad"), ParameterError,
+     r"credit.rate_table: column 'bad' must hold a 0/1 label on every row; 3 rows have none \(e.g. rows 0, 1, 2\)"),
+    (lambda f: P.iv_table(f, ["purpose"], y=np.zeros(40)), ParameterError,
+     r"credit.iv_table: need both events \(label 1\) and other rows; got 0 of 40 rows\."),
+    (lambda f: P.iv_table(f, ["purpose"], y="bad", target="defaulter"), ParameterError,
+     r"credit.iv_table: pass either 'y' \(any label\) or 'target' \(a CRM target from 'defaults'\), not both"),
+])
+def test_label_errors(loans, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(loans)
 
 
 @functools.cache

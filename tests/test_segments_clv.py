@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import segments_frames as F
 
+from crmlib import segments as seg
 from crmlib.errors import DataContractError, EmptyDataError, NotFittedError, ParameterError
 from crmlib.segments import (
     BetaGeoFitter,
@@ -116,7 +117,9 @@ def test_published_conditional_expectation():
 def test_summary_table_and_standard_errors(cdnow_summary):
     model = BetaGeoFitter().fit(cdnow_summary)
     table = model.summary()
-    assert list(table.columns) == ["coef", "se(coef)", "lower 95% bound", "upper 95% bound"]
+    assert list(table.columns) == ["coef", "se(coef)", "lower 95% bound", "upper 95% bound", "unit"]
+    # the shipped summary carries no time unit: alpha says so
+    assert table["unit"].tolist() == ["none", "time unit of the data", "none", "none"]
     assert list(table.index) == ["r", "alpha", "a", "b"]
     # lifetimes reports se 0.0126, 0.378, 0.186, 0.705 for this fit
     np.testing.assert_allclose(table["se(coef)"], [0.0126, 0.378, 0.186, 0.705], rtol=0.02)
@@ -193,6 +196,75 @@ def test_clv_summary_by_hand():
     assert weeks.loc[1, "T"] == pytest.approx(85 / 7)
     with_zero = clv_summary(F.transactions(), as_of=F.AS_OF, zero_is_purchase=True)
     assert with_zero.loc[5, "T"] == 30.0
+
+
+def test_clv_summary_time_units_by_hand():
+    """Customer 1: first purchase 2025-01-05, last 2025-03-20 (74 days), as of 2025-03-31 (85 days)."""
+    for unit, days in (("day", 1), ("week", 7), ("month", 365.25 / 12)):
+        s = clv_summary(F.transactions(), as_of=F.AS_OF, time_unit=unit)
+        assert s.loc[1, "recency"] == pytest.approx(74 / days)
+        assert s.loc[1, "T"] == pytest.approx(85 / days)
+        assert s.attrs["time_unit"] == unit and s.attrs["unit_days"] == pytest.approx(days)
+    pd.testing.assert_frame_equal(clv_summary(F.transactions(), as_of=F.AS_OF, freq="W"),
+                                  clv_summary(F.transactions(), as_of=F.AS_OF, time_unit="week"))
+    with pytest.raises(ParameterError, match=r"clv_summary: 'time_unit' must be one of \['day', 'week', 'month'\]; got 'D'"):
+        clv_summary(F.transactions(), time_unit="D")
+    with pytest.raises(ParameterError, match=r"clv_summary: give 'time_unit' or its lifetimes spelling 'freq', not both"):
+        clv_summary(F.transactions(), time_unit="week", freq="W")
+
+
+def test_clv_summary_counts_who_it_leaves_out():
+    """Hand count on the frame: customers 1, 2, 4, 5 ordered by AS_OF; 5 has only a $0 order, 4 a
+    refund after its purchase; with zero_is_purchase 5 is kept."""
+    s = clv_summary(F.transactions(), as_of=F.AS_OF)
+    assert {k: s.attrs[k] for k in ("customers_in", "dropped_customers", "first_purchase_moved",
+                                    "ignored_orders", "orders_after_as_of")} == {
+        "customers_in": 4, "dropped_customers": 1, "first_purchase_moved": 0, "ignored_orders": 2,
+        "orders_after_as_of": 0}
+    assert s.attrs["customers_in"] - s.attrs["dropped_customers"] == len(s)
+    kept = clv_summary(F.transactions(), as_of=F.AS_OF, zero_is_purchase=True)
+    assert (kept.attrs["dropped_customers"], kept.attrs["ignored_orders"]) == (0, 1)
+    early = clv_summary(F.transactions(), as_of="2025-01-31")
+    assert (early.attrs["customers_in"], early.attrs["orders_after_as_of"]) == (2, 4)
+    # a $0 first order moves the first purchase to the next order
+    tx = pd.DataFrame({"customer_id": [7, 7, 7], "amount": [0.0, 20.0, 30.0],
+                       "ordered_at": pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-15"])})
+    moved = clv_summary(tx, as_of="2025-01-29")
+    assert moved.attrs["first_purchase_moved"] == 1 and moved.loc[7, "T"] == 21.0
+    assert clv_summary(tx, as_of="2025-01-29", zero_is_purchase=True).loc[7, "T"] == 28.0
+    assert seg.dropped_text(moved) == (
+        "1 customers with orders up to 2025-01-29: 0 left out (no order with a positive amount); 1 "
+        "starts at a later order because the first did not count as a purchase (set "
+        "zero_is_purchase=True to count $0 orders); 1 orders ignored (refunds or $0).")
+    empty = clv_summary(F.transactions(), as_of="2024-12-31")
+    assert empty.attrs["customers_in"] == 0 and empty.attrs["dropped_customers"] == 0
+    with pytest.raises(DataContractError, match=r"segments.dropped_text: 'summary' lacks attrs"):
+        seg.dropped_text(pd.DataFrame())
+
+
+def test_weekly_cdnow_alpha_compares_with_the_published_weekly_fit(cdnow_transactions):
+    """Fitted on days, alpha is 7 times the published weekly alpha; on weeks it is the published
+    value (4.414); r, a and b do not depend on the unit. The CDNOW convention keeps $0 first
+    purchases: without it, customers are counted as left out or starting later."""
+    weeks = clv_summary(cdnow_transactions, as_of="1997-09-30", time_unit="week", zero_is_purchase=True)
+    days = clv_summary(cdnow_transactions, as_of="1997-09-30", time_unit="day", zero_is_purchase=True)
+    bw, bd = BetaGeoFitter().fit(weeks), BetaGeoFitter().fit(days)
+    assert _published_digits(bw.params_["alpha"], PUBLISHED_BGNBD["alpha"])
+    assert bw.summary().loc["alpha", "unit"] == "week" and bd.summary().loc["alpha", "unit"] == "day"
+    assert bd.params_["alpha"] / 7 == pytest.approx(bw.params_["alpha"], rel=1e-4)
+    for name in ("r", "a", "b"):
+        assert bd.params_[name] == pytest.approx(bw.params_[name], rel=1e-4)
+    assert weeks.attrs["customers_in"] == len(weeks) == 2357 and weeks.attrs["dropped_customers"] == 0
+    strict = clv_summary(cdnow_transactions, as_of="1997-09-30", time_unit="week")
+    log = cdnow_transactions[cdnow_transactions["ordered_at"] <= "1997-09-30"]
+    per = log.assign(pos=log["amount"] > 0).groupby("customer_id")
+    only_zero = int((~per["pos"].any()).sum())
+    first_day = log.groupby("customer_id")["ordered_at"].min()
+    first_pos = log[log["amount"] > 0].groupby("customer_id")["ordered_at"].min()
+    moved = int((first_pos > first_day.reindex(first_pos.index)).sum())
+    assert strict.attrs["dropped_customers"] == only_zero and len(strict) == 2357 - only_zero
+    assert strict.attrs["first_purchase_moved"] == moved
+    assert only_zero + moved == 8  # the 8 customers whose first purchase is $0
 
 
 def test_clv_summary_same_day_orders_are_one_purchase():
@@ -326,7 +398,7 @@ def test_clv_wrong_model_type():
 
 
 def test_clv_summary_bad_freq():
-    with pytest.raises(ParameterError, match=r"clv_summary: 'freq' must be one of \['D', 'W'\]; got 'Q'"):
+    with pytest.raises(ParameterError, match=r"clv_summary: 'freq' must be one of \['D', 'W', 'M'\]; got 'Q'"):
         clv_summary(F.transactions(), freq="Q")
 
 

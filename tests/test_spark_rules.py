@@ -146,3 +146,18 @@ def test_parameter_errors(mined):
     b = mined[0]
     with pytest.raises(ParameterError, match=r"baskets.spark.frequent_itemsets: 'min_support' must be a number in \(0, 1\]; got 0"):
         sr.frequent_itemsets(b, min_support=0)
+
+
+def test_max_consequent_len_equals_filtering_afterwards(mined):
+    from crmlib.spark import rules as sr
+
+    b, everything, _, _, _ = mined
+    rules, _, _ = sr.mine_rules(b, min_support=MIN_SUPPORT, max_consequent_len=1)
+    one = sr.to_pandas(rules)
+    expected = everything[everything["consequents"].map(len) == 1]
+    assert len(one) == len(expected) > 0 and (one["consequents"].map(len) == 1).all()
+    got = dict(zip(zip(one["antecedents"], one["consequents"], strict=True), one["lift"], strict=True))
+    want = dict(zip(zip(expected["antecedents"], expected["consequents"], strict=True), expected["lift"],
+                    strict=True))
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-12 for k in want)

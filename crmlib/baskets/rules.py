@@ -69,6 +69,7 @@ def association_rules(
     max_rules: int | None = 100_000,
     sort_by: str = "lift",
     correction: str | None = "fdr_bh",
+    max_consequent_len: int | None = None,
 ) -> pd.DataFrame:
     """Rules ``antecedents -> consequents`` from frequent itemsets, with every measure.
 
@@ -92,6 +93,9 @@ def association_rules(
     correction : {'fdr_bh', 'holm', 'bonferroni', None}, default='fdr_bh'
         Multiple-testing correction of the Fisher p-values over all rules that pass the
         thresholds (before the ``max_rules`` cut).
+    max_consequent_len : int, optional
+        Most items in a consequent, >= 1; 1 gives arules' rules (one item on the right-hand
+        side), None every split of each itemset (mlxtend's default).
 
     Returns
     -------
@@ -123,7 +127,8 @@ def association_rules(
     1      beer   diapers         1.0   1.5
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-                       max_rules=max_rules, sort_by=sort_by, correction=correction)
+                       max_rules=max_rules, sort_by=sort_by, correction=correction,
+                       max_consequent_len=max_consequent_len)
     if isinstance(itemsets, ItemsetTable):
         table = itemsets
     else:
@@ -139,7 +144,8 @@ def association_rules(
         check_interval(n, 1, None, name="n_transactions", where=_WHERE, integer=True, closed="left")
         table = ItemsetTable.from_frame(itemsets, int(n), where=_WHERE)
     return _generate(table, min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-                     max_rules=max_rules, sort_by=sort_by, correction=correction)
+                     max_rules=max_rules, sort_by=sort_by, correction=correction,
+                     max_consequent_len=max_consequent_len)
 
 
 def mine_rules(
@@ -154,12 +160,15 @@ def mine_rules(
     correction: str | None = "fdr_bh",
     engine: str = "auto",
     items=None,
+    max_consequent_len: int | None = None,
 ) -> pd.DataFrame:
     """Frequent itemsets and rules in one call (no frozenset round trip in between).
 
     Parameters are those of :func:`~crmlib.baskets.frequent_itemsets` and
-    :func:`association_rules`; ``max_len`` limits both. Returns the rules table of
-    :func:`association_rules`, whose ``attrs`` also hold ``n_itemsets`` and ``engine``.
+    :func:`association_rules`; ``max_len`` limits both. ``max_consequent_len=1`` keeps the
+    rules with one item on the right-hand side, as R's arules does (its rule count is then
+    comparable). Returns the rules table of :func:`association_rules`, whose ``attrs`` also
+    hold ``n_itemsets`` and ``engine``.
 
     Examples
     --------
@@ -167,15 +176,19 @@ def mine_rules(
     >>> b = Baskets.from_transactions([["beer", "diapers"], ["beer", "diapers"], ["milk"]])
     >>> mine_rules(b, min_support=0.5, min_confidence=0.9)["lift"].tolist()
     [1.5, 1.5]
+    >>> b3 = Baskets.from_transactions([["a", "b", "c"], ["a", "b", "c"], ["a"]])
+    >>> one = mine_rules(b3, min_support=0.5, max_consequent_len=1)
+    >>> len(mine_rules(b3, min_support=0.5)), len(one)
+    (12, 9)
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                        max_rules=max_rules, sort_by=sort_by, correction=correction,
-                       where="baskets.mine_rules")
+                       max_consequent_len=max_consequent_len, where="baskets.mine_rules")
     table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
                  where="baskets.mine_rules")
     rules = _generate(table, min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                       max_rules=max_rules, sort_by=sort_by, correction=correction,
-                      where="baskets.mine_rules")
+                      max_consequent_len=max_consequent_len, where="baskets.mine_rules")
     rules.attrs.update(n_itemsets=len(table), engine=table.engine, min_support=min_support)
     return rules
 
@@ -234,8 +247,11 @@ def readable(rules: pd.DataFrame, *, sep: str = ", ", top_n: int | None = None) 
 # -- parameters ----------------------------------------------------------------------------------
 
 def _check_rule_params(*, min_confidence, min_lift, max_len, max_rules, sort_by, correction,
-                       where=_WHERE):
+                       max_consequent_len=None, where=_WHERE):
     check_interval(min_confidence, 0, 1, name="min_confidence", where=where)
+    if max_consequent_len is not None:
+        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where,
+                       closed="left", integer=True)
     if min_lift is not None:
         check_interval(min_lift, 0, None, name="min_lift", where=where, closed="left")
     if max_len is not None:
@@ -250,7 +266,7 @@ def _check_rule_params(*, min_confidence, min_lift, max_len, max_rules, sort_by,
 # -- generation ----------------------------------------------------------------------------------
 
 def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rules, sort_by,
-              correction, where=_WHERE) -> pd.DataFrame:
+              correction, max_consequent_len=None, where=_WHERE) -> pd.DataFrame:
     n = table.n_transactions
     lookup = ItemsetLookup(table)
     sizes = [k for k in sorted(table.codes) if k >= 2 and (max_len is None or k <= max_len)]
@@ -264,6 +280,8 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
         R, cI = table.codes[k], table.counts[k]
         full = (1 << k) - 1
         masks = sorted(range(1, full), key=lambda m: (bin(m).count("1"), m))
+        if max_consequent_len is not None:  # masks mark the consequent's items
+            masks = [m for m in masks if bin(m).count("1") <= max_consequent_len]
         alive = {}
         for cm in masks:
             h = bin(cm).count("1")
@@ -325,7 +343,8 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
     n_cut = n_total - len(rules)
     rules.attrs.update(n_transactions=n, n_rules_total=int(n_total), n_rules_cut=int(n_cut),
                        max_rules=max_rules, min_confidence=min_confidence, min_lift=min_lift,
-                       correction=correction, sort_by=sort_by)
+                       correction=correction, sort_by=sort_by,
+                       max_consequent_len=max_consequent_len)
     if n_cut:
         warnings.warn(
             f"{where}: kept {len(rules):,} of {n_total:,} rules (max_rules={max_rules:,}); "

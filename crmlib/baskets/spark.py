@@ -184,7 +184,8 @@ def _masks(items: str):
 
 def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
                       min_lift: float | None = None, correction: str | None = "fdr_bh",
-                      max_rules: int | None = None, sort_by: str = "lift"):
+                      max_rules: int | None = None, sort_by: str = "lift",
+                      max_consequent_len: int | None = None):
     """Rules ``antecedents -> consequents`` from Spark itemsets, with crmlib.baskets' measures.
 
     Parameters
@@ -193,7 +194,7 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
         ``items`` and ``count``, every subset of an itemset present (a mining result).
     n : int
         Baskets mined.
-    min_confidence, min_lift, correction, max_rules, sort_by
+    min_confidence, min_lift, correction, max_rules, sort_by, max_consequent_len
         As :func:`crmlib.baskets.association_rules`; the correction runs over every rule that
         passes the thresholds, before the ``max_rules`` cut.
 
@@ -212,6 +213,9 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
         check_interval(min_lift, 0, None, name="min_lift", where=where)
     check_one_of(correction, ("fdr_bh", "holm", "bonferroni", None), name="correction", where=where)
     check_one_of(sort_by, (*MEASURE_COLUMNS, "count", "p_value", "p_adjusted"), name="sort_by", where=where)
+    if max_consequent_len is not None:
+        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where,
+                       integer=True)
 
     sets = itemsets.select("items", "count")
     pairs = (sets.where(F.size("items") >= 2)
@@ -219,6 +223,8 @@ def association_rules(itemsets, n: int, *, min_confidence: float = 0.0,
                      _masks("items"))
              .select(_split("items", 0).alias("antecedents"),
                      _split("items", 1).alias("consequents"), "cAC"))
+    if max_consequent_len is not None:
+        pairs = pairs.where(F.size("consequents") <= int(max_consequent_len))
     side_a = sets.select(F.col("items").alias("antecedents"), F.col("count").alias("cA"))
     side_c = sets.select(F.col("items").alias("consequents"), F.col("count").alias("cC"))
     counted = pairs.join(side_a, "antecedents").join(side_c, "consequents")
@@ -396,7 +402,8 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
                     min_lift: float | None = None, max_len: int | None = None,
                     max_rules: int | None = 100_000, sort_by: str = "lift",
                     correction: str | None = "fdr_bh", level: str = "product", since=None,
-                    until=None, filters=None) -> pd.DataFrame:
+                    until=None, filters=None,
+                    max_consequent_len: int | None = None) -> pd.DataFrame:
     """The rules table of the mart's baskets, as :func:`crmlib.baskets.mine_rules` gives it.
 
     Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes only a
@@ -422,7 +429,8 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
     try:
         rules, sets, _ = mine_rules(b, min_support=min_support, max_len=max_len,
                                     min_confidence=min_confidence, min_lift=min_lift,
-                                    max_rules=max_rules, sort_by=sort_by, correction=correction)
+                                    max_rules=max_rules, sort_by=sort_by, correction=correction,
+                                    max_consequent_len=max_consequent_len)
         out = to_pandas(rules)
         n_itemsets = sets.count()
         sets.unpersist()

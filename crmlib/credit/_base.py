@@ -52,9 +52,10 @@ class CreditModel:
             check_type(features, (list, tuple), name="features", where=where, type_name="a list of str")
             features = list(features)
         if not features:
-            raise ParameterError(f"{where}: 'features' must name at least one column of X; "
-                                 f"got none of {list(MODEL_FEATURES)} in {list(X.columns)}.",
-                                 name="features")
+            raise ParameterError(f"{where}: 'features' must name at least one column of X; the "
+                                 f"default (the CRM features {list(MODEL_FEATURES)}) found none "
+                                 f"in {list(X.columns)}; pass features=[...] naming the columns "
+                                 "to use.", name="features")
         check_columns(X, features, where=where)
         y = np.asarray(y)
         if y.shape != (len(X),):
@@ -69,9 +70,9 @@ class CreditModel:
                                  f"of X ({len(X)}).", name="sample_weight")
         events = float(w[y == 1].sum())
         if events == 0 or events == float(w.sum()):
-            raise ParameterError(f"{where}: 'y' must contain both defaults and non-defaults (with "
-                                 f"weight > 0); got {events:g} of {float(w.sum()):g} weighted rows "
-                                 "defaulted.", name="y")
+            raise ParameterError(f"{where}: 'y' must contain both events (1, e.g. defaults) and "
+                                 f"non-events (0) with weight > 0; got {events:g} of "
+                                 f"{float(w.sum()):g} weighted rows labelled 1.", name="y")
         self.features_ = features
         self.categories_ = {c: _categories(X[c]) for c in features if _is_categorical(X[c])}
         frame = self._frame(X)
@@ -94,7 +95,8 @@ class CreditModel:
         return out
 
     def predict(self, X) -> np.ndarray:
-        """The probability that an invoice of each row's customer defaults (shape (n,)).
+        """The probability of the event per row (in the CRM: that an invoice of the row's customer
+        defaults), shape (n,).
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""Helpers shared by the credit modules: dates, required columns, binomial rows."""
+"""Helpers shared by the credit modules: dates, required columns, binomial rows, bin labels."""
 
 from __future__ import annotations
 
@@ -68,3 +68,45 @@ class quiet(warnings.catch_warnings):
         except ImportError:  # pandas < 3
             pass
         return out
+
+
+def bin_labels(binning) -> list[str]:
+    """Readable labels of the bins of a fitted optbinning ``OptimalBinning``, in the order of its
+    binning table (bin ids 0, 1, ...): '(-inf, 0.5)', '[0.5, 2.0)', ..., then 'special' and
+    'missing'. Category groups read 'a, b'. Split points get as many significant digits as it
+    takes to tell them apart (at least 4), so small-scale variables keep distinct bins.
+
+    Parameters
+    ----------
+    binning : optbinning.OptimalBinning
+        Fitted.
+
+    Returns
+    -------
+    list of str
+    """
+    if binning.dtype == "numerical":
+        edges = ["-inf", *split_text(binning.splits), "inf"]
+        labels = [f"{'(' if i == 0 else '['}{edges[i]}, {edges[i + 1]})" for i in range(len(edges) - 1)]
+    else:
+        labels = [", ".join(str(c) for c in group) for group in binning.splits]
+    return [*labels, "special", "missing"]
+
+
+def split_text(splits) -> list[str]:
+    """Split points as short decimal text, distinct when the points are.
+
+    Examples
+    --------
+    >>> split_text([0.5, 2.0, 1234.5678])
+    ['0.5', '2.0', '1235.0']
+    >>> split_text([1000.1, 1000.2])
+    ['1000.1', '1000.2']
+    """
+    values = [float(v) for v in splits]
+    for digits in range(4, 18):
+        text = [np.format_float_positional(v, precision=digits, unique=True, fractional=False,
+                                           trim="0") for v in values]
+        if len(set(text)) == len(set(values)):
+            return text
+    return [repr(v) for v in values]

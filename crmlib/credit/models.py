@@ -1,7 +1,10 @@
-"""Two default models with the same interface: a WoE logistic scorecard and gradient boosting.
+"""Two models of a 0/1 event with the same interface: a WoE logistic scorecard and gradient boosting.
 
-Both estimate the probability that an invoice of a customer defaults, from the customer's features
-as of a cutoff (:mod:`crmlib.credit.features`). They follow scikit-learn's conventions:
+They fit any frame with a 0/1 label: pass the columns to use as ``features=`` (e.g.
+``ScorecardModel(features=["age", "duration", "purpose"]).fit(loans, loans["bad"])``). In the CRM
+(the default features, :data:`MODEL_FEATURES`) they estimate the probability that an invoice of a
+customer defaults, from the customer's features as of a cutoff (:mod:`crmlib.credit.features`).
+They follow scikit-learn's conventions:
 ``__init__`` only stores its keyword arguments, ``fit(X, y, sample_weight=None)`` validates, sets
 attributes ending in ``_`` and returns ``self``; other methods raise
 :class:`~crmlib.errors.NotFittedError` before ``fit``. Fit them on invoice rows, or on the
@@ -15,8 +18,8 @@ weighted rows of :func:`crmlib.credit.target.binomial_rows` (the same thing, sma
 ``ScorecardModel`` bins each variable optimally (optbinning's ``BinningProcess``), replaces values
 by their weight of evidence, fits a logistic regression and scales it to points (optbinning's
 ``Scorecard``): 600 points at odds of 50 good to 1 bad, 20 more points for each doubling of the odds.
-Higher points mean lower risk. ``BoostingModel`` is scikit-learn's HistGradientBoostingClassifier
-with categorical features taken from the pandas dtype.
+Higher points mean lower risk (fewer events). ``BoostingModel`` is scikit-learn's
+HistGradientBoostingClassifier with categorical features taken from the pandas dtype.
 
 Per-customer reasons (:meth:`reasons`): for the scorecard, the variables where the customer loses
 most points against the best bin of that variable (the usual adverse-action reason codes); for
@@ -26,11 +29,14 @@ or most frequent category), would lower the customer's predicted probability the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_fitted, check_interval, check_type
 from ._base import FEATURE_LABELS, MODEL_FEATURES, CreditModel, reason_text
+from ._common import bin_labels
 from ._common import quiet as _quiet
 
 __all__ = ["FEATURE_LABELS", "MODEL_FEATURES", "MODEL_NAMES", "BoostingModel", "ScorecardModel",
@@ -46,7 +52,8 @@ class ScorecardModel(CreditModel):
     Parameters
     ----------
     features : list of str, optional
-        Columns of X to use. Default: :data:`MODEL_FEATURES` present in X.
+        Columns of X to use (object, string and category columns are categorical). Default (CRM
+        only): :data:`MODEL_FEATURES` present in X.
     max_n_bins : int, default=5
         Most bins per variable, in [2, 20].
     min_bin_size : float, default=0.05
@@ -61,6 +68,12 @@ class ScorecardModel(CreditModel):
         Odds (good : bad) at ``points``, > 0.
     points : float, default=600
         Score at odds ``odds``.
+    drop_wrong_sign : bool, default=True
+        Refit without a variable whose coefficient comes out with the wrong sign (a riskier bin
+        would earn more points), worst first, with a ``UserWarning`` naming it and its
+        coefficient. False keeps every variable: the points then follow the fitted coefficients,
+        which is what you want when a variable's effect really turns once the others are known
+        (a confounded effect).
 
     Attributes
     ----------
@@ -70,7 +83,14 @@ class ScorecardModel(CreditModel):
         The variables kept in the scorecard (information value >= ``min_iv``).
     dropped_ : list of str
         Variables left out because their coefficient came out with the wrong sign (a riskier
-        bin would have earned more points; it happens with strongly correlated variables).
+        bin would have earned more points; it happens with strongly correlated variables), in
+        the order they were dropped; empty with ``drop_wrong_sign=False``.
+    dropped_coefficients_ : dict of str to float
+        The coefficient (on the WoE scale, should be negative) of each dropped variable when it
+        was dropped.
+    wrong_sign_ : list of str
+        Variables kept with a positive coefficient (with ``drop_wrong_sign=False``, or when only
+        one variable is left).
     scorecard_ : optbinning.Scorecard
         The fitted scorecard (its ``binning_process_`` holds the binning of every feature).
 
@@ -84,7 +104,7 @@ class ScorecardModel(CreditModel):
 
     def __init__(self, *, features=None, max_n_bins: int = 5, min_bin_size: float = 0.05,
                  min_iv: float = 0.02, C: float = 1.0, pdo: float = 20, odds: float = 50,
-                 points: float = 600):
+                 points: float = 600, drop_wrong_sign: bool = True):
         self.features = features
         self.max_n_bins = max_n_bins
         self.min_bin_size = min_bin_size
@@ -93,6 +113,7 @@ class ScorecardModel(CreditModel):
         self.pdo = pdo
         self.odds = odds
         self.points = points
+        self.drop_wrong_sign = drop_wrong_sign
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None) -> ScorecardModel:
         """Bin the features, fit the logistic regression on WoE values and scale it to points.
@@ -102,9 +123,9 @@ class ScorecardModel(CreditModel):
         X : pandas.DataFrame
             Features (at least the model features).
         y : array-like of 0/1, shape (n,)
-            1 = the invoice defaulted.
+            1 = event (in the CRM: the invoice defaulted).
         sample_weight : array-like, shape (n,), optional
-            Row weights (invoices per row).
+            Row weights (trials per row; in the CRM, invoices per row).
 
         Returns
         -------
@@ -117,6 +138,12 @@ class ScorecardModel(CreditModel):
             A bad parameter, or y without both outcomes.
         DataContractError
             A feature column is missing from X.
+
+        Warns
+        -----
+        UserWarning
+            For each variable dropped for the sign of its coefficient (``drop_wrong_sign=True``),
+            naming it and the coefficient.
         """
         from optbinning import BinningProcess, Scorecard
         from sklearn.linear_model import LogisticRegression
@@ -128,9 +155,10 @@ class ScorecardModel(CreditModel):
         for name in ("C", "pdo", "odds"):
             check_interval(getattr(self, name), 0, None, name=name, where=where, closed="neither")
         check_interval(self.points, None, None, name="points", where=where)
+        check_type(self.drop_wrong_sign, bool, name="drop_wrong_sign", where=where, type_name="a bool")
         frame, y, w = self._check_fit_input(X, y, sample_weight)
         variables = list(self.features_)
-        dropped = []
+        dropped = {}
         while True:
             categorical = [c for c in variables if c in self.categories_]
             process = BinningProcess(
@@ -143,17 +171,24 @@ class ScorecardModel(CreditModel):
             with _quiet():
                 scorecard.fit(frame[variables], y, sample_weight=w, metric_missing="empirical",
                               metric_special="empirical")
-            kept = list(scorecard.binning_process_.get_support(names=True))
+            kept = [str(v) for v in scorecard.binning_process_.get_support(names=True)]
             # WoE = ln(non-event share / event share): every coefficient must be negative, or a
             # riskier bin would earn more points. Drop the worst offender (collinear) and refit.
             coefs = dict(zip(kept, scorecard.estimator_.coef_.ravel(), strict=True))
-            wrong = {v: c for v, c in coefs.items() if c > 0}
-            if not wrong or len(kept) == 1:
+            wrong = {v: float(c) for v, c in coefs.items() if c > 0}
+            if not wrong or len(kept) == 1 or not self.drop_wrong_sign:
                 break
             worst = max(wrong, key=wrong.get)
             variables.remove(worst)
-            dropped.append(worst)
-        self.dropped_ = dropped
+            dropped[worst] = wrong[worst]
+            warnings.warn(
+                f"{where}: dropped {worst!r}: its coefficient {wrong[worst]:+.4g} has the wrong sign "
+                "(on the WoE scale it must be negative: a bin with more events would earn more "
+                "points), usually because it overlaps another variable; pass drop_wrong_sign=False "
+                "to keep it.", UserWarning, stacklevel=2)
+        self.dropped_ = list(dropped)
+        self.dropped_coefficients_ = dropped
+        self.wrong_sign_ = sorted(wrong)
         self.scorecard_ = scorecard
         self.variables_ = kept
         detailed = scorecard.table(style="detailed")
@@ -168,7 +203,7 @@ class ScorecardModel(CreditModel):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities of no default and default per row, shape (n, 2).
+        """Probabilities of no event and event (in the CRM: default) per row, shape (n, 2).
 
         Parameters
         ----------
@@ -197,17 +232,22 @@ class ScorecardModel(CreditModel):
         Returns
         -------
         pandas.DataFrame
-            ``variable``, ``label``, ``bin`` (str), ``count`` (weighted rows in training),
-            ``count_share``, ``event_rate`` (default rate of the bin), ``woe``, ``iv``, ``points``.
-            Empty 'Special' / 'Missing' bins are left out.
+            ``variable``, ``label``, ``bin`` (str: '(-inf, 0.5)', '[0.5, 2.0)', 'missing', or
+            the categories of the bin, 'a, b'), ``count`` (weighted rows in training),
+            ``count_share``, ``event_rate`` (event rate of the bin; in the CRM the default
+            rate), ``woe``, ``iv``, ``points``. Empty 'special' / 'missing' bins are left out.
         """
         check_fitted(self, "scorecard_")
         t = self.scorecard_.table(style="detailed")
-        t = t[(t["Count"] > 0) | ~t["Bin"].astype(str).isin(["Special", "Missing"])]
+        process = self.scorecard_.binning_process_
+        labels = {v: bin_labels(process.get_binned_variable(v)) for v in t["Variable"].unique()}
+        text = [labels[v][int(i)] for v, i in zip(t["Variable"], t["Bin id"], strict=True)]
+        keep = ((t["Count"] > 0) | ~t["Bin"].astype(str).isin(["Special", "Missing"])).to_numpy()
+        t = t[keep]
         out = pd.DataFrame({
             "variable": t["Variable"].to_numpy(),
             "label": [FEATURE_LABELS.get(v, v) for v in t["Variable"]],
-            "bin": [_bin_text(b) for b in t["Bin"]],
+            "bin": np.asarray(text, dtype=object)[keep],
             "count": t["Count"].to_numpy(float), "count_share": t["Count (%)"].to_numpy(float),
             "event_rate": t["Event rate"].to_numpy(float), "woe": t["WoE"].to_numpy(float),
             "iv": t["IV"].to_numpy(float), "points": t["Points"].to_numpy(float),
@@ -267,13 +307,13 @@ class ScorecardModel(CreditModel):
 
 
 class BoostingModel(CreditModel):
-    """Gradient boosting (scikit-learn's HistGradientBoostingClassifier) on the credit features.
+    """Gradient boosting (scikit-learn's HistGradientBoostingClassifier) of a 0/1 event.
 
     Parameters
     ----------
     features : list of str, optional
-        Columns of X to use. Default: :data:`MODEL_FEATURES` present in X. Columns of category
-        dtype are treated as categorical.
+        Columns of X to use; object, string and category columns are treated as categorical.
+        Default (CRM only): :data:`MODEL_FEATURES` present in X.
     learning_rate : float, default=0.05
         In (0, 1].
     max_iter : int, default=200
@@ -352,7 +392,7 @@ class BoostingModel(CreditModel):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Probabilities of no default and default per row, shape (n, 2).
+        """Probabilities of no event and event (in the CRM: default) per row, shape (n, 2).
 
         Parameters
         ----------
@@ -428,9 +468,3 @@ def fit_models(train: pd.DataFrame, *, features=None, events: str = "defaults_ne
     X, y, w = binomial_rows(train, columns, events=events, trials=trials)
     return {"scorecard": ScorecardModel(features=features).fit(X, y, sample_weight=w),
             "boosting": BoostingModel(features=features).fit(X, y, sample_weight=w)}
-
-
-def _bin_text(b) -> str:
-    if isinstance(b, str):
-        return b
-    return ", ".join(str(x) for x in list(b))

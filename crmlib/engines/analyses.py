@@ -39,7 +39,7 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
                min_lift: float | None = None, max_len: int | None = None,
                max_rules: int | None = 100_000, sort_by: str = "lift",
                correction: str | None = "fdr_bh", level: str = "product", since=None, until=None,
-               filters=None) -> pd.DataFrame:
+               filters=None, max_consequent_len: int | None = None) -> pd.DataFrame:
     """Association rules on the engine: :func:`crmlib.baskets.mine_rules`'s table either way.
 
     Parameters
@@ -50,6 +50,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
         with ``level``, ``since``, ``until`` and ``filters``).
     min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
         As :func:`crmlib.baskets.mine_rules`.
+    max_consequent_len : int, optional
+        As :func:`crmlib.baskets.mine_rules` (1: one-item consequents, as arules).
     level : {'product', 'subcategory', 'category'}, default='product'
     since, until : date-like, optional
         Orders with ``since <= ordered_at < until`` (Spark; the pandas baskets are windowed already).
@@ -74,7 +76,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
             raise ParameterError("engines.mine_rules: the pandas engine needs `baskets`.", name="baskets")
         rules = bk.mine_rules(baskets, min_support=min_support, min_confidence=min_confidence,
                               min_lift=min_lift, max_len=max_len, max_rules=max_rules,
-                              sort_by=sort_by, correction=correction)
+                              sort_by=sort_by, correction=correction,
+                              max_consequent_len=max_consequent_len)
         return _canonical_order(rules, sort_by)
 
     from ..baskets import spark as baskets_spark
@@ -82,7 +85,8 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     rules = baskets_spark.rules_from_mart(
         eng.session, eng.mart, min_support=min_support, min_confidence=min_confidence,
         min_lift=min_lift, max_len=max_len, max_rules=max_rules, sort_by=sort_by,
-        correction=correction, level=level, since=since, until=until, filters=filters)
+        correction=correction, level=level, since=since, until=until, filters=filters,
+        max_consequent_len=max_consequent_len)
     return _canonical_order(rules, sort_by)
 
 

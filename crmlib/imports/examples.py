@@ -9,6 +9,9 @@
   case, a German-style birthday (``%d.%m.%Y``), and the planted duplicates of the sample.
 
 ``crmlib import --examples DIR`` writes both files (``online_retail.csv``, ``customer_list.csv``).
+Both mappings read their dates with ``date_format: auto``, which finds ``%m/%d/%Y %H:%M`` (a day
+above 12 tells month-first from day-first), ``%d.%m.%Y`` and ISO 8601 by itself; an export with
+ISO dates needs no edit.
 """
 
 from __future__ import annotations

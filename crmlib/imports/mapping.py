@@ -10,8 +10,8 @@ mistake at once, each with its place in the file::
 
 A column is made by one of ``from`` (a source column), ``value`` (a constant), ``cases`` (first
 matching condition wins), ``sequence`` (numbers 1, 2, ... within a parent) or ``split_name`` (one
-part of a free-form full name); then ``map`` / ``standardise`` / ``date_format`` / ``transform``
-clean it, ``default`` fills what is still missing, ``references`` turns a source ID into the
+part of a free-form full name); then ``map`` / ``standardise`` / ``date_format`` (a format, a list, or ``auto``) /
+``transform`` clean it, ``default`` fills what is still missing, ``references`` turns a source ID into the
 canonical ID of another imported table, and ``aggregate`` combines the rows that share a key.
 """
 
@@ -101,7 +101,7 @@ class ColumnSpec:
     unknown: str = "problem"
     standardise: str | None = None
     date_format: tuple[str, ...] = ()
-    dayfirst: bool = False
+    dayfirst: bool | None = None
     transform: str | None = None
     default: Any = None
     has_default: bool = False
@@ -379,7 +379,14 @@ def _column(table: str, col: str, raw: Any, where: str, all_tables: dict,
             kwargs["standardise"] = raw["standardise"]
     if "date_format" in raw:
         fmt = raw["date_format"]
-        kwargs["date_format"] = tuple([fmt] if isinstance(fmt, str) else fmt or [])
+        formats = tuple([fmt] if isinstance(fmt, str) else fmt or [])
+        if not all(isinstance(f, str) for f in formats):
+            problems.append(f"{where}.date_format: must be 'auto', a strptime format such as "
+                            f"\"%d.%m.%Y\" or a list of them; got {fmt!r}")
+        elif "auto" in formats and len(formats) > 1:
+            problems.append(f"{where}.date_format: 'auto' finds the format itself; give it alone, "
+                            f"or list the formats without it; got {list(formats)}")
+        kwargs["date_format"] = formats
     if "priority" in raw:
         kwargs["priority"] = tuple(raw["priority"] or [])
     if kwargs.get("aggregate") == "priority" and not kwargs.get("priority"):

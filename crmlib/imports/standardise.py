@@ -24,14 +24,18 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from .._validation import examples
+from ..errors import CrmlibError
 
 __all__ = [
+    "AUTO_DATE_FORMATS",
+    "AmbiguousDateError",
     "GENDER_CODES",
     "SALUTATION_CODES",
     "STANDARDISERS",
     "boolean",
     "country",
     "dates",
+    "detect_date_format",
     "email",
     "gender",
     "name",
@@ -296,22 +300,133 @@ def number(s: pd.Series, *, decimal: str = ".", thousands: str | None = None) ->
     return values, problems
 
 
-def dates(s: pd.Series, *, formats: list[str] | None = None, dayfirst: bool = False) -> Result:
+#: What ``date_format: auto`` tries, in this order: ISO 8601, then the formats spreadsheets and
+#: exports write. Month-first and day-first twins (``%m/%d/%Y`` and ``%d/%m/%Y``) are told apart
+#: by a value whose day is above 12; dotted dates (``%d.%m.%Y``) are day-first by convention.
+AUTO_DATE_FORMATS = (
+    "ISO8601",
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y",
+    "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
+    "%m/%d/%y %H:%M", "%m/%d/%y", "%d/%m/%y %H:%M", "%d/%m/%y",
+    "%m-%d-%Y %H:%M", "%m-%d-%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+    "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%y",
+    "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
+    "%d %b %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y%m%d",
+)
+
+
+class AmbiguousDateError(CrmlibError):
+    """``date_format: auto`` cannot tell day from month: every value fits both orders.
+
+    Attributes
+    ----------
+    formats : tuple of str
+        The twin formats that both read every value.
+    examples : list of str
+        Up to 5 values that read either way.
+    """
+
+    def __init__(self, message: str, *, formats: tuple[str, ...], examples: list[str]):
+        super().__init__(message)
+        self.formats = formats
+        self.examples = examples
+
+
+def _twin(fmt: str) -> str:
+    return fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+
+
+def _parsed(values: pd.Series, fmt: str) -> pd.Series:
+    try:
+        return pd.to_datetime(values, format=fmt, errors="coerce").notna()
+    except (ValueError, OverflowError, TypeError):  # e.g. mixed time zones: not this format
+        return pd.Series(False, index=values.index)
+
+
+def detect_date_format(s: pd.Series, *, dayfirst: bool | None = None,
+                       candidates=AUTO_DATE_FORMATS) -> str:
+    """The one format of :data:`AUTO_DATE_FORMATS` that reads the most values of ``s``.
+
+    The first candidate (ISO 8601 before the others) wins a tie, except between a month-first and
+    a day-first twin: when both read every value they read (no day above 12), ``dayfirst``
+    decides, and without it the column is ambiguous and refused.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Dates as text; blanks are ignored.
+    dayfirst : bool, optional
+        Which twin an ambiguous column takes (True: day-first); None refuses it.
+    candidates : sequence of str, default=AUTO_DATE_FORMATS
+
+    Returns
+    -------
+    str
+        A format for ``pandas.to_datetime`` ('ISO8601' or a strptime format); 'ISO8601' when no
+        candidate reads any value (each value then becomes a problem).
+
+    Raises
+    ------
+    AmbiguousDateError
+        Both day/month orders read the same values, e.g. '03/04/2025' only, and ``dayfirst`` is
+        None.
+
+    Examples
+    --------
+    >>> detect_date_format(pd.Series(["12/1/2010 8:26", "12/13/2010 9:01"]))
+    '%m/%d/%Y %H:%M'
+    >>> detect_date_format(pd.Series(["2025-03-01", "2025-03-02 10:00"]))
+    'ISO8601'
+    """
+    raw = s.astype("string").str.strip()
+    values = pd.Series(raw[raw.notna() & raw.ne("")].unique())
+    if values.empty:
+        return "ISO8601"
+    probe = values.head(2000)  # most candidates fail on every value: drop them cheaply first
+    alive = [f for f in candidates if _parsed(probe, f).any()]
+    hits = {f: _parsed(values, f) for f in alive}
+    counts = {f: int(h.sum()) for f, h in hits.items()}
+    if not counts or max(counts.values()) == 0:
+        return "ISO8601"
+    best = max(counts.values())
+    top = [f for f in alive if counts[f] == best]
+    chosen = top[0]
+    twin = _twin(chosen)
+    if twin != chosen and counts.get(twin) == best:
+        first, second = sorted((chosen, twin), key=lambda f: f.index("%d") < f.index("%m"))
+        if dayfirst is not None:
+            return second if dayfirst else first
+        both = values[hits[chosen] & hits[twin]].tolist()
+        raise AmbiguousDateError(
+            f"date_format auto cannot tell day from month: every value reads as {first} and as "
+            f"{second} (no day above 12; e.g. {examples(both)}); give date_format: \"{first}\" "
+            f"or \"{second}\", or keep auto and add dayfirst: false (month first) or true",
+            formats=(first, second), examples=both[:5])
+    return chosen
+
+
+def dates(s: pd.Series, *, formats: list[str] | None = None,
+          dayfirst: bool | None = None) -> Result:
     """Dates and timestamps as text -> datetime64, trying each strptime format in turn.
 
-    Without ``formats`` ISO 8601 is expected ('2025-03-01', '2025-03-01 14:30:00'). Values already
-    of a datetime type pass through. A value no format reads is a problem naming the formats tried.
+    Without ``formats`` ISO 8601 is expected ('2025-03-01', '2025-03-01 14:30:00'). ``["auto"]``
+    uses the format :func:`detect_date_format` finds for the whole column (``dayfirst`` settles
+    a column that reads either way; None raises its :class:`AmbiguousDateError`). Values already
+    of a datetime type pass through. A value no format reads is a problem naming the formats
+    tried.
     """
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.astype("datetime64[us]"), pd.Series(pd.NA, index=s.index, dtype="object")
     raw = s.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    if formats is not None and list(formats) == ["auto"]:
+        formats = [detect_date_format(raw, dayfirst=dayfirst)]
     tried = formats or ["ISO8601"]
     for fmt in tried:
         todo = out.isna() & raw.notna()
         if not todo.any():
             break
-        parsed = pd.to_datetime(raw[todo], format=fmt, errors="coerce", dayfirst=dayfirst)
+        parsed = pd.to_datetime(raw[todo], format=fmt, errors="coerce", dayfirst=bool(dayfirst))
         out[todo] = parsed.astype("datetime64[us]")
     bad = out.isna() & ~_blank(s)
     problems = pd.Series(pd.NA, index=s.index, dtype="object")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from .. import schema as S
 from .._validation import check_columns
 from . import standardise as st
-from .mapping import ColumnSpec, SourceSpec, TableSpec
+from .mapping import ColumnSpec, MappingError, SourceSpec, TableSpec
 
 __all__ = ["QUARANTINE_COLUMNS", "Prepared", "condition_mask", "prepare_table"]
 
@@ -204,7 +204,12 @@ def _make_column(table: str, col: ColumnSpec, source: SourceSpec, frame: pd.Data
 def _typed(values: pd.Series, column: sa.Column, col: ColumnSpec, source: SourceSpec):
     kind = column.type
     if isinstance(kind, (sa.Date, sa.DateTime)):
-        values, p = st.dates(values, formats=list(col.date_format) or None, dayfirst=col.dayfirst)
+        try:
+            values, p = st.dates(values, formats=list(col.date_format) or None, dayfirst=col.dayfirst)
+        except st.AmbiguousDateError as err:
+            what = f"source column {col.source!r}" if col.source else "the values"
+            raise MappingError(f"tables.{column.table.name}.columns.{col.target}: {what}: {err}",
+                               problems=[str(err)]) from err
         if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
             values = values.dt.normalize()
         return values, p

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from .acquisition import acquisition_cost, cohort_retention
 from .clustering import CustomerClusters
-from .clv import BetaGeoFitter, GammaGammaFitter, clv_summary, customer_lifetime_value
+from .clv import (
+    TIME_UNITS,
+    BetaGeoFitter,
+    GammaGammaFitter,
+    clv_summary,
+    customer_lifetime_value,
+    dropped_text,
+)
 from .coverage import GAP_NOTES, data_gaps
 from .features import CLUSTER_FEATURES, customer_features, order_values
 from .pricing import discount_response, pricing_tests, segment_pricing
@@ -31,6 +38,7 @@ __all__ = [
     "CLUSTER_FEATURES",
     "SEGMENT_MAPS",
     "SEGMENT_ORDER",
+    "TIME_UNITS",
     "BetaGeoFitter",
     "CustomerClusters",
     "Findings",
@@ -45,6 +53,7 @@ __all__ = [
     "customer_margin",
     "data_gaps",
     "discount_response",
+    "dropped_text",
     "findings",
     "order_values",
     "pareto_curve",

@@ -38,24 +38,31 @@ from .._validation import (
     examples,
 )
 from ..definitions import as_day, wall_clock
-from ..errors import DataContractError, EmptyDataError
+from ..errors import DataContractError, EmptyDataError, ParameterError
 
 __all__ = [
+    "TIME_UNITS",
     "BetaGeoFitter",
     "GammaGammaFitter",
     "clv_summary",
     "customer_lifetime_value",
+    "dropped_text",
 ]
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+#: Time units of :func:`clv_summary` and their length in days (a month is 365.25 / 12 days).
+TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+#: lifetimes' ``freq`` codes for the same units.
+_FREQ = {"D": "day", "W": "week", "M": "month"}
 
 
-def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -> pd.DataFrame:
+def clv_summary(transactions, *, as_of=None, time_unit=None, freq=None,
+                zero_is_purchase=False) -> pd.DataFrame:
     """Frequency, recency, T and monetary value per customer from transactions (lifetimes' shape).
 
     Purchases are collapsed to days (several orders on one day are one purchase). Only orders
     with a positive amount are purchases; refunds (negative amounts) are always ignored here, and
-    zero-amount orders unless ``zero_is_purchase``.
+    zero-amount orders unless ``zero_is_purchase``. Customers left without a purchase are
+    dropped, and counted in ``attrs`` (see Returns).
 
     Parameters
     ----------
@@ -63,8 +70,12 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
         ``customer_id, ordered_at, amount`` (the output of :func:`~crmlib.segments.order_values`).
     as_of : date-like, optional
         End of the observation period (inclusive day). Default: the day of the last order.
-    freq : {'D', 'W'}, default='D'
-        Time unit of ``recency`` and ``T``: days or weeks (7 days, fractional).
+    time_unit : {'day', 'week', 'month'}, optional
+        Unit of ``recency`` and ``T`` (fractional weeks of 7 days, months of 365.25 / 12 days).
+        Published BG/NBD fits (CDNOW) are weekly: fit on weeks to compare ``alpha``. Default
+        'day' (or what ``freq`` says).
+    freq : {'D', 'W', 'M'}, optional
+        lifetimes' spelling of ``time_unit``; give one or the other.
     zero_is_purchase : bool, default=False
         Count orders of amount 0 as purchases (the CDNOW convention: some first purchases are $0).
 
@@ -72,9 +83,16 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
     -------
     pandas.DataFrame
         Indexed by ``customer_id``: ``frequency`` (int, repeat purchase days), ``recency`` and
-        ``T`` (float, in ``freq`` units), ``monetary_value`` (float, mean amount of the repeat
+        ``T`` (float, in ``time_unit``), ``monetary_value`` (float, mean amount of the repeat
         purchase days; 0.0 when ``frequency`` is 0), ``first_purchase`` (datetime64). Customers
         without a purchase on or before ``as_of`` are absent (BG/NBD starts at the first purchase).
+        ``attrs``: ``time_unit``, ``unit_days``, ``as_of``, ``zero_is_purchase``;
+        ``customers_in`` (customers with an order on or before ``as_of``), ``dropped_customers``
+        (of those, the ones left out: no order with a positive amount, or with ``zero_is_purchase``
+        none >= 0), ``first_purchase_moved`` (customers kept whose first order did not count, a
+        $0 order or a refund, so their ``T`` starts at a later order), ``ignored_orders``
+        (orders up to ``as_of`` that are not purchases) and ``orders_after_as_of``. Fitters
+        copy ``time_unit`` and :func:`dropped_text` says it in a sentence.
 
     Examples
     --------
@@ -91,24 +109,40 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
     where = "segments.clv_summary"
     check_frame(transactions, ("customer_id", "ordered_at", "amount"), where=where,
                 name="transactions")
-    check_one_of(freq, _UNIT_DAYS, name="freq", where=where)
+    if freq is not None:
+        if time_unit is not None:
+            raise ParameterError(f"{where}: give 'time_unit' or its lifetimes spelling 'freq', not "
+                                 f"both; got time_unit={time_unit!r}, freq={freq!r}.", name="freq")
+        check_one_of(freq, _FREQ, name="freq", where=where)
+        time_unit = _FREQ[freq]
+    time_unit = "day" if time_unit is None else time_unit
+    check_one_of(time_unit, TIME_UNITS, name="time_unit", where=where)
     check_type(zero_is_purchase, bool, name="zero_is_purchase", where=where)
     tx = transactions[["customer_id", "ordered_at", "amount"]].copy()
     tx["day"] = wall_clock(tx["ordered_at"]).dt.normalize()
     day = as_day(as_of, where=where, default=tx["day"].max() if len(tx) else None)
     amount = tx["amount"].astype(float)
-    tx = tx[(tx["day"] <= day) & ((amount >= 0) if zero_is_purchase else (amount > 0))]
+    observed = (tx["day"] <= day).to_numpy()
+    purchase = observed & ((amount >= 0) if zero_is_purchase else (amount > 0)).to_numpy()
+    first_order = tx[observed].groupby("customer_id")["day"].min()
+    attrs = {"time_unit": time_unit, "unit_days": TIME_UNITS[time_unit], "as_of": day,
+             "zero_is_purchase": zero_is_purchase, "customers_in": int(len(first_order)),
+             "ignored_orders": int((observed & ~purchase).sum()),
+             "orders_after_as_of": int((~observed).sum())}
+    tx = tx[purchase]
     if len(tx) == 0:
         empty = pd.DataFrame({"frequency": pd.Series(dtype=int), "recency": pd.Series(dtype=float),
                               "T": pd.Series(dtype=float), "monetary_value": pd.Series(dtype=float),
                               "first_purchase": pd.Series(dtype="datetime64[ns]")})
-        return empty.rename_axis("customer_id")
+        empty = empty.rename_axis("customer_id")
+        empty.attrs.update(attrs, dropped_customers=attrs["customers_in"], first_purchase_moved=0)
+        return empty
     daily = tx.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
     daily = daily.sort_values(["customer_id", "day"], kind="stable")
     g = daily.groupby("customer_id")
     first = g["day"].min()
     last = g["day"].max()
-    unit = _UNIT_DAYS[freq]
+    unit = TIME_UNITS[time_unit]
     out = pd.DataFrame({"frequency": (g.size() - 1).astype(int)})
     out["recency"] = (last - first).dt.days.astype(float) / unit
     out["T"] = (day - first).dt.days.astype(float) / unit
@@ -117,7 +151,50 @@ def clv_summary(transactions, *, as_of=None, freq="D", zero_is_purchase=False) -
     out["monetary_value"] = repeat.reindex(out.index).fillna(0.0).astype(float)
     out["first_purchase"] = first
     out.index = out.index.rename("customer_id")
+    out.attrs.update(attrs, dropped_customers=int(len(first_order) - len(out)),
+                     first_purchase_moved=int((first_order.reindex(out.index) < first).sum()))
     return out
+
+
+def dropped_text(summary: pd.DataFrame) -> str:
+    """One sentence on who :func:`clv_summary` left out or started late, from its ``attrs``.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The result of :func:`clv_summary`.
+
+    Returns
+    -------
+    str
+        E.g. '2 customers with orders up to 2025-01-05: 1 left out (no order with a positive
+        amount); 1 starts at a later order because the first did not count as a purchase (set
+        zero_is_purchase=True to count $0 orders); 2 orders ignored (refunds or $0).'
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [0.0, 5.0, 0.0],
+    ...                    "ordered_at": pd.to_datetime(["2025-01-01", "2025-01-05", "2025-01-02"])})
+    >>> dropped_text(clv_summary(tx))  # doctest: +ELLIPSIS
+    '2 customers with orders up to 2025-01-05: 1 left out (no order with a positive amount); 1 ...'
+    """
+    a = summary.attrs
+    missing = [k for k in ("customers_in", "dropped_customers", "first_purchase_moved",
+                           "ignored_orders", "as_of", "zero_is_purchase") if k not in a]
+    if missing:
+        raise DataContractError(f"segments.dropped_text: 'summary' lacks attrs {missing}; pass the "
+                                "result of clv_summary.")
+    rule = "an amount >= 0" if a["zero_is_purchase"] else "a positive amount"
+    text = (f"{a['customers_in']:,} customers with orders up to {a['as_of']:%Y-%m-%d}: "
+            f"{a['dropped_customers']:,} left out (no order with {rule})")
+    if a["first_purchase_moved"]:
+        hint = "" if a["zero_is_purchase"] else " (set zero_is_purchase=True to count $0 orders)"
+        text += (f"; {a['first_purchase_moved']:,} starts at a later order because the first did not "
+                 f"count as a purchase{hint}" if a["first_purchase_moved"] == 1 else
+                 f"; {a['first_purchase_moved']:,} start at a later order because the first did not "
+                 f"count as a purchase{hint}")
+    what = "refunds" if a["zero_is_purchase"] else "refunds or $0"
+    return text + f"; {a['ignored_orders']:,} orders ignored ({what})."
 
 
 def _check_summary(data, required, *, where: str) -> pd.DataFrame:
@@ -251,14 +328,20 @@ class _BaseFitter:
         -------
         pandas.DataFrame
             Indexed by parameter name: ``coef``, ``se(coef)``, ``lower 95% bound``,
-            ``upper 95% bound`` (float).
+            ``upper 95% bound`` (float), ``unit`` (str: 'none' for a shape parameter; for a
+            scale parameter the unit it is measured in, e.g. BG/NBD's ``alpha`` in 'week' when
+            fitted on a weekly :func:`clv_summary`).
         """
         check_fitted(self, "params_")
         se = np.sqrt(np.clip(np.diag(self.variance_matrix_.to_numpy()), 0, None))
         out = pd.DataFrame({"coef": self.params_, "se(coef)": se}, index=self.params_.index)
         out["lower 95% bound"] = out["coef"] - 1.959964 * out["se(coef)"]
         out["upper 95% bound"] = out["coef"] + 1.959964 * out["se(coef)"]
+        out["unit"] = [self._unit(name) for name in out.index]
         return out
+
+    def _unit(self, name: str) -> str:
+        return "none"
 
     def __repr__(self):
         if hasattr(self, "params_"):
@@ -296,6 +379,10 @@ class BetaGeoFitter(_BaseFitter):
         Whether the optimiser reports success.
     optimizer_result_ : scipy.optimize.OptimizeResult
         The optimiser's own result.
+    time_unit_ : str or None
+        The time unit of ``recency`` and ``T`` (``data.attrs['time_unit']``, set by
+        :func:`clv_summary`), in which ``alpha`` is measured: alpha in days is 7 times alpha in
+        weeks, r, a and b do not change.
 
     Examples
     --------
@@ -328,7 +415,13 @@ class BetaGeoFitter(_BaseFitter):
         d = _check_summary(data, self._required, where="BetaGeoFitter.fit")
         w = np.ones(len(d)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self._initial = (1.0, max(float(d["T"].mean()) / 10.0, 1e-3), 1.0, 1.0)
+        self.time_unit_ = data.attrs.get("time_unit")
         return self._fit((d["frequency"].to_numpy(), d["recency"].to_numpy(), d["T"].to_numpy()), w)
+
+    def _unit(self, name: str) -> str:
+        if name != "alpha":
+            return "none"
+        return getattr(self, "time_unit_", None) or "time unit of the data"
 
     @staticmethod
     def _log_likelihood(params, x, t_x, T):
@@ -436,6 +529,9 @@ class GammaGammaFitter(_BaseFitter):
     _param_names = ("p", "q", "gamma")
     _initial = (1.0, 1.0, 1.0)
     _required = ("frequency", "monetary_value")
+
+    def _unit(self, name: str) -> str:
+        return "amount" if name == "gamma" else "none"
 
     def fit(self, data, *, sample_weight=None):
         """Fit on the rows with ``frequency > 0``.
