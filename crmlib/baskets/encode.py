@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -115,18 +116,13 @@ class Baskets:
         Items are sorted (by their string form when they are not mutually comparable), as
         mlxtend's ``TransactionEncoder`` sorts its columns.
         """
-        transactions = [list(t) for t in transactions]
+        transactions = [t if isinstance(t, list) else list(t) for t in transactions]
         n = len(transactions)
-        rows = np.repeat(np.arange(n), [len(t) for t in transactions])
-        flat = [item for t in transactions for item in t]
-        try:
-            labels = sorted(set(flat))
-        except TypeError:
-            labels = sorted(set(flat), key=str)
-        codes = pd.Index(labels).get_indexer(flat) if flat else np.empty(0, dtype=np.intp)
+        lengths = np.fromiter(map(len, transactions), dtype=np.int64, count=n)
+        rows = np.repeat(np.arange(n), lengths)
+        codes, labels = _factorize_items(list(chain.from_iterable(transactions)))
         matrix = _csr(rows, codes, n, len(labels))
-        return cls(matrix, pd.Index(labels, dtype=object),
-                   pd.DataFrame({"order_id": np.arange(n)}), "transactions")
+        return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions")
 
     @classmethod
     def from_onehot(cls, df: pd.DataFrame) -> Baskets:
@@ -244,6 +240,32 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     m.sum_duplicates()
     m.sort_indices()
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
+
+
+def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
+    """Column codes of a flat item list and the sorted labels (object Index).
+
+    Integer items (the usual coded baskets) go through one numpy array and ``np.unique``; other
+    items are sorted as Python objects (by their string form when not mutually comparable).
+    """
+    if not flat:
+        return np.empty(0, dtype=np.intp), pd.Index([], dtype=object)
+    arr = np.asarray(flat) if type(flat[0]) is int else None
+    if arr is not None and arr.dtype.kind in "iu":
+        low, span = int(arr.min()), int(arr.max()) - int(arr.min()) + 1
+        if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
+            present = np.bincount(arr - low, minlength=span) > 0
+            codes = (np.cumsum(present) - 1)[arr - low]
+            uniques = np.flatnonzero(present) + low
+        else:
+            uniques, codes = np.unique(arr, return_inverse=True)
+        return codes, pd.Index(uniques.tolist(), dtype=object)
+    try:
+        labels = sorted(set(flat))
+    except TypeError:
+        labels = sorted(set(flat), key=str)
+    index = pd.Index(labels, dtype=object)
+    return index.get_indexer(flat), index
 
 
 def _onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:

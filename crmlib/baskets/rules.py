@@ -67,6 +67,7 @@ def association_rules(
     max_rules: int | None = 100_000,
     sort_by: str = "lift",
     correction: str | None = "fdr_bh",
+    max_consequent_len: int | None = None,
 ) -> pd.DataFrame:
     """Rules ``antecedents -> consequents`` from frequent itemsets, with every measure.
 
@@ -90,6 +91,9 @@ def association_rules(
     correction : {'fdr_bh', 'holm', 'bonferroni', None}, default='fdr_bh'
         Multiple-testing correction of the Fisher p-values over all rules that pass the
         thresholds (before the ``max_rules`` cut).
+    max_consequent_len : int, optional
+        Longest consequent (>= 1); 1 gives the one-item-consequent rules of pyfim's
+        ``arules`` and R arules. ``None``: no limit (mlxtend's rules).
 
     Returns
     -------
@@ -121,7 +125,8 @@ def association_rules(
     1      beer   diapers         1.0   1.5
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-                       max_rules=max_rules, sort_by=sort_by, correction=correction)
+                       max_rules=max_rules, sort_by=sort_by, correction=correction,
+                       max_consequent_len=max_consequent_len)
     if isinstance(itemsets, ItemsetTable):
         table = itemsets
     else:
@@ -137,7 +142,8 @@ def association_rules(
         check_interval(n, 1, None, name="n_transactions", where=_WHERE, integer=True, closed="left")
         table = ItemsetTable.from_frame(itemsets, int(n), where=_WHERE)
     return _generate(table, min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
-                     max_rules=max_rules, sort_by=sort_by, correction=correction)
+                     max_rules=max_rules, sort_by=sort_by, correction=correction,
+                     max_consequent_len=max_consequent_len)
 
 
 def mine_rules(
@@ -152,6 +158,7 @@ def mine_rules(
     correction: str | None = "fdr_bh",
     engine: str = "auto",
     items=None,
+    max_consequent_len: int | None = None,
 ) -> pd.DataFrame:
     """Frequent itemsets and rules in one call (no frozenset round trip in between).
 
@@ -168,12 +175,12 @@ def mine_rules(
     """
     _check_rule_params(min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                        max_rules=max_rules, sort_by=sort_by, correction=correction,
-                       where="baskets.mine_rules")
+                       max_consequent_len=max_consequent_len, where="baskets.mine_rules")
     table = mine(data, min_support=min_support, max_len=max_len, engine=engine, items=items,
                  where="baskets.mine_rules")
     rules = _generate(table, min_confidence=min_confidence, min_lift=min_lift, max_len=max_len,
                       max_rules=max_rules, sort_by=sort_by, correction=correction,
-                      where="baskets.mine_rules")
+                      max_consequent_len=max_consequent_len, where="baskets.mine_rules")
     rules.attrs.update(n_itemsets=len(table), engine=table.engine, min_support=min_support)
     return rules
 
@@ -239,7 +246,10 @@ def _text(itemset, sep):
 # -- parameters ----------------------------------------------------------------------------------
 
 def _check_rule_params(*, min_confidence, min_lift, max_len, max_rules, sort_by, correction,
-                       where=_WHERE):
+                       max_consequent_len=None, where=_WHERE):
+    if max_consequent_len is not None:
+        check_interval(max_consequent_len, 1, None, name="max_consequent_len", where=where,
+                       closed="left", integer=True)
     check_interval(min_confidence, 0, 1, name="min_confidence", where=where)
     if min_lift is not None:
         check_interval(min_lift, 0, None, name="min_lift", where=where, closed="left")
@@ -320,7 +330,7 @@ def _measures(cAC, cA, cC, n):
 
 
 def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rules, sort_by,
-              correction, where=_WHERE) -> pd.DataFrame:
+              correction, max_consequent_len=None, where=_WHERE) -> pd.DataFrame:
     n = table.n_transactions
     lookup = _Lookup(table)
     sizes = [k for k in sorted(table.codes) if k >= 2 and (max_len is None or k <= max_len)]
@@ -333,7 +343,9 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
     for k in sizes:
         R, cI = table.codes[k], table.counts[k]
         full = (1 << k) - 1
-        masks = sorted(range(1, full), key=lambda m: (bin(m).count("1"), m))
+        masks = sorted((m for m in range(1, full)
+                        if max_consequent_len is None or bin(m).count("1") <= max_consequent_len),
+                       key=lambda m: (bin(m).count("1"), m))
         alive = {}
         for cm in masks:
             h = bin(cm).count("1")
@@ -349,7 +361,8 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
                 idx = np.arange(len(R))
             cpos = [j for j in range(k) if cm >> j & 1]
             apos = [j for j in range(k) if not cm >> j & 1]
-            keep_alive = min_confidence > 0 and h < k - 1
+            keep_alive = (min_confidence > 0 and h < k - 1
+                          and (max_consequent_len is None or h < max_consequent_len))
             if not len(idx):
                 if keep_alive:
                     alive[cm] = np.zeros(len(R), dtype=bool)
@@ -444,29 +457,68 @@ def _cut(chunks, max_rules, sort_by):
 
 
 def _assemble(table, chunks, p_all, p_adj, sort_by) -> pd.DataFrame:
-    labels = np.asarray(table.items, dtype=object)
+    if not chunks:
+        return pd.DataFrame({col: pd.Series(dtype=object if col in ("antecedents", "consequents")
+                                            else ("int64" if col == "count" else float))
+                             for col in RULE_COLUMNS})
+    sides = _SideSets(table)
     ante, cons, parts = [], [], {f: [] for f in ("cA", "cC", "cAC", "key", "seq")}
     for c in chunks:
         k, cm = c["k"], c["cm"]
         cpos = [j for j in range(k) if cm >> j & 1]
         apos = [j for j in range(k) if not cm >> j & 1]
         sub = table.codes[k][c["rows"]]
-        ante.extend(frozenset(r) for r in labels[sub[:, apos]].tolist())
-        cons.extend(frozenset(r) for r in labels[sub[:, cpos]].tolist())
+        ante.append(sides.request(sub[:, apos]))
+        cons.append(sides.request(sub[:, cpos]))
         for f in parts:
             parts[f].append(c[f])
-    if not ante:
-        out = pd.DataFrame({col: pd.Series(dtype=object if col in ("antecedents", "consequents")
-                                           else ("int64" if col == "count" else float))
-                            for col in RULE_COLUMNS})
-        return out
     arr = {f: np.concatenate(v) for f, v in parts.items()}
     order = _order(arr["key"], arr["seq"], sort_by)
     m = _measures(arr["cAC"][order], arr["cA"][order], arr["cC"][order], table.n_transactions)
-    ante_s = pd.Series(ante, dtype=object).iloc[order].reset_index(drop=True)
-    cons_s = pd.Series(cons, dtype=object).iloc[order].reset_index(drop=True)
-    out = pd.DataFrame({"antecedents": ante_s, "consequents": cons_s, **m})
+    built = sides.build()
+    out = pd.DataFrame({"antecedents": np.concatenate([built[i] for i in ante])[order],
+                        "consequents": np.concatenate([built[i] for i in cons])[order], **m})
     out["count"] = arr["cAC"][order].astype(np.int64)
     out["p_value"] = p_all[arr["seq"][order]]
     out["p_adjusted"] = p_adj[arr["seq"][order]]
     return out
+
+
+class _SideSets:
+    """Frozensets for rule sides, one object per distinct itemset shared by every rule using it.
+
+    A rule side is a frequent itemset: ``request`` notes which itemsets the rules use, ``build``
+    makes one frozenset for each of those, and each rule holds a reference to it, so millions of
+    rules cost a pointer each rather than an object each.
+    """
+
+    def __init__(self, table: ItemsetTable):
+        self.table = table
+        self.lookup = _Lookup(table)
+        self.labels = np.asarray(table.items, dtype=object)
+        self.asked: list[tuple[int, np.ndarray]] = []
+
+    def request(self, rows: np.ndarray) -> int:
+        """Note the itemsets (rows of codes) of one side of a block; returns a ticket."""
+        k = rows.shape[1]
+        pos = rows[:, 0] if k == 1 else self.lookup.index(rows)
+        self.asked.append((k, pos))
+        return len(self.asked) - 1
+
+    def build(self) -> list[np.ndarray]:
+        """Object arrays of frozensets, one per ticket, sharing one object per itemset."""
+        out: list[np.ndarray] = [None] * len(self.asked)
+        for k in sorted({k for k, _ in self.asked}):
+            tickets = [i for i, (kk, _) in enumerate(self.asked) if kk == k]
+            pos = np.concatenate([self.asked[i][1] for i in tickets])
+            used, inverse = np.unique(pos, return_inverse=True)
+            codes = used[:, None] if k == 1 else self.table.codes[k][used]
+            objects = np.empty(len(used), dtype=object)
+            objects[:] = list(map(frozenset, self.labels[codes].tolist()))
+            shared = objects[inverse]
+            start = 0
+            for i in tickets:
+                size = len(self.asked[i][1])
+                out[i] = shared[start:start + size]
+                start += size
+        return out
