@@ -118,10 +118,14 @@ class Baskets:
         """
         transactions = [t if isinstance(t, list) else list(t) for t in transactions]
         n = len(transactions)
-        lengths = np.fromiter(map(len, transactions), dtype=np.int64, count=n)
-        rows = np.repeat(np.arange(n), lengths)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
         codes, labels = _factorize_items(list(chain.from_iterable(transactions)))
-        matrix = _csr(rows, codes, n, len(labels))
+        # rows are already in order: CSR straight from the codes (no row array, no COO)
+        m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
+                          shape=(n, len(labels)))
+        m.sum_duplicates()
+        matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
         return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions")
 
     @classmethod
@@ -242,6 +246,11 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
+def _all_int(flat: list) -> bool:
+    """True when every item is a plain int (checked in C: ``set(map(type, ...))``)."""
+    return set(map(type, flat)) == {int}
+
+
 def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
     """Column codes of a flat item list and the sorted labels (object Index).
 
@@ -250,8 +259,11 @@ def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
     """
     if not flat:
         return np.empty(0, dtype=np.intp), pd.Index([], dtype=object)
-    arr = np.asarray(flat) if type(flat[0]) is int else None
-    if arr is not None and arr.dtype.kind in "iu":
+    try:
+        arr = np.fromiter(flat, dtype=np.int64, count=len(flat)) if _all_int(flat) else None
+    except OverflowError:  # ints beyond int64
+        arr = None
+    if arr is not None:
         low, span = int(arr.min()), int(arr.max()) - int(arr.min()) + 1
         if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
             present = np.bincount(arr - low, minlength=span) > 0
