@@ -15,7 +15,7 @@ from .._validation import check_columns
 from ..errors import ParameterError
 from .encode import Baskets
 
-__all__ = ["HOLDOUT_COLUMNS", "count_itemsets", "holdout_check"]
+__all__ = ["HOLDOUT_COLUMNS", "count_itemsets", "holdout_check", "holdout_findings", "split_at"]
 
 #: Columns :func:`holdout_check` adds to the rules.
 HOLDOUT_COLUMNS = ("holdout_count", "holdout_support", "holdout_confidence", "holdout_lift",
@@ -117,3 +117,36 @@ def holdout_check(rules: pd.DataFrame, later: Baskets, *, min_confidence: float 
     out.attrs = {**rules.attrs, "holdout_baskets": int(n),
                  "n_held": int(out["held"].sum())}
     return out
+
+
+def split_at(baskets: Baskets, at) -> tuple[Baskets, Baskets]:
+    """The baskets ordered before ``at`` and from ``at`` on (needs ``ordered_at``).
+
+    ``at`` is a date, or an int of months counted back from the last basket's month start.
+    """
+    where = "baskets.split_at"
+    if "ordered_at" not in baskets.baskets:
+        raise ParameterError(f"{where}: the baskets have no 'ordered_at'; build them with "
+                             "make_baskets(lines, orders=orders).", name="baskets")
+    when = pd.to_datetime(baskets.baskets["ordered_at"])
+    if isinstance(at, (int, np.integer)) and not isinstance(at, bool):
+        if at <= 0:
+            raise ParameterError(f"{where}: 'at' in months must be > 0; got {at}.", name="at")
+        at = (when.max().to_period("M") - int(at) + 1).to_timestamp()
+    cut = pd.Timestamp(at)
+    early = (when < cut).to_numpy()
+    if early.all() or not early.any():
+        raise ParameterError(f"{where}: splitting at {cut.date()} leaves one side empty (orders "
+                             f"run {when.min().date()} to {when.max().date()}).", name="at")
+    return baskets.subset(early), baskets.subset(~early)
+
+
+def holdout_findings(checked: pd.DataFrame) -> list[str]:
+    """One sentence on how many rules held up on the later baskets."""
+    check_columns(checked, ("held",), where="baskets.holdout_findings")
+    if not len(checked):
+        return ["No rule from the earlier period to check."]
+    n, held = len(checked), int(checked["held"].sum())
+    return [f"{held:,} of {n:,} rules mined on the earlier orders ({held / n:.0%}) held up on the "
+            f"{checked.attrs.get('holdout_baskets', 0):,} later baskets (lift above 1 and the "
+            "mining thresholds still reached)."]

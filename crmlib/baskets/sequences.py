@@ -23,7 +23,7 @@ from .._validation import check_columns, check_interval
 from ..errors import ParameterError
 from .encode import Baskets
 
-__all__ = ["SEQUENCE_COLUMNS", "next_purchase_rules"]
+__all__ = ["SEQUENCE_COLUMNS", "next_purchase_rules", "sequence_findings"]
 
 #: Columns of the next-purchase rules table, in order.
 SEQUENCE_COLUMNS = ("antecedent", "consequent", "within_days", "customers", "anchored",
@@ -152,7 +152,10 @@ def next_purchase_rules(baskets: Baskets, *, within_days: int = 60, antecedents=
         "base_rate": base, "lift": lift, "median_lag_days": median,
     }, columns=list(SEQUENCE_COLUMNS))
     out = out[(out["support"] >= min_support) & (out["confidence"] >= min_confidence)]
-    out = out.sort_values(["lift", "hits"], ascending=False, kind="stable").reset_index(drop=True)
+    # a zero base rate makes the lift infinite: those rules go after the measurable ones
+    rank = out["lift"].where(np.isfinite(out["lift"]), -1.0)
+    out = out.assign(_rank=rank).sort_values(["_rank", "hits"], ascending=False, kind="stable")
+    out = out.drop(columns="_rank").reset_index(drop=True)
     out.attrs.update(customers=n_customers, within_days=int(within_days),
                      until=pd.Timestamp(end_s, unit="s"))
     return out
@@ -214,3 +217,21 @@ def _columns(items: pd.Index, wanted, name: str) -> np.ndarray:
         raise ParameterError(f"{_WHERE}: unknown item(s) in '{name}': {unknown!r}; not among "
                              f"the {len(items):,} items of the baskets.", name=name)
     return cols
+
+
+def sequence_findings(rules: pd.DataFrame, *, top_n: int = 3) -> list[str]:
+    """Sentences for the strongest next-purchase rules (finite lift), e.g. for a report.
+
+    >>> r = pd.DataFrame({"antecedent": ["A"], "consequent": ["B"], "within_days": [30],
+    ...                   "confidence": [0.3], "base_rate": [0.01], "lift": [30.0],
+    ...                   "median_lag_days": [12.0], "hits": [40]})
+    >>> sequence_findings(r)[0]
+    '30% of customers who bought A bought B within 30 days (median 12 days later), 30.0x the 1.0% of other customers.'
+    """
+    check_columns(rules, ("antecedent", "consequent", "within_days", "confidence", "base_rate",
+                          "lift", "median_lag_days"), where="baskets.sequence_findings")
+    shown = rules[np.isfinite(rules["lift"])].head(top_n)
+    return [f"{r.confidence:.0%} of customers who bought {r.antecedent} bought {r.consequent} "
+            f"within {r.within_days} days (median {r.median_lag_days:.0f} days later), "
+            f"{r.lift:.1f}x the {r.base_rate:.1%} of other customers."
+            for r in shown.itertuples()]
