@@ -9,7 +9,7 @@ orders can be filtered by a date window, weekday, channel, region or customer se
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
@@ -61,6 +61,9 @@ class Baskets:
     items: pd.Index
     baskets: pd.DataFrame
     level: str = "product"
+    #: for integer baskets from ``from_transactions``: the caller's lists and the code of each
+    #: label (``code[label - low]``), so a compiled engine can take the lists as they are
+    source: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_baskets(self) -> int:
@@ -120,13 +123,14 @@ class Baskets:
         n = len(transactions)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
-        codes, labels = _factorize_items(list(chain.from_iterable(transactions)))
+        codes, labels, lookup = _factorize_items(list(chain.from_iterable(transactions)))
         # rows are already in order: CSR straight from the codes (no row array, no COO)
         m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
                           shape=(n, len(labels)))
         m.sum_duplicates()
         matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
-        return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions")
+        return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions",
+                   source=None if lookup is None else (transactions, *lookup))
 
     @classmethod
     def from_onehot(cls, df: pd.DataFrame) -> Baskets:
@@ -258,7 +262,7 @@ def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
     items are sorted as Python objects (by their string form when not mutually comparable).
     """
     if not flat:
-        return np.empty(0, dtype=np.intp), pd.Index([], dtype=object)
+        return np.empty(0, dtype=np.intp), pd.Index([], dtype=object), None
     try:
         arr = np.fromiter(flat, dtype=np.int64, count=len(flat)) if _all_int(flat) else None
     except OverflowError:  # ints beyond int64
@@ -267,17 +271,18 @@ def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
         low, span = int(arr.min()), int(arr.max()) - int(arr.min()) + 1
         if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
             present = np.bincount(arr - low, minlength=span) > 0
-            codes = (np.cumsum(present) - 1)[arr - low]
+            table = np.cumsum(present) - 1
+            codes = table[arr - low]
             uniques = np.flatnonzero(present) + low
-        else:
-            uniques, codes = np.unique(arr, return_inverse=True)
-        return codes, pd.Index(uniques.tolist(), dtype=object)
+            return codes, pd.Index(uniques.tolist(), dtype=object), (low, table)
+        uniques, codes = np.unique(arr, return_inverse=True)
+        return codes, pd.Index(uniques.tolist(), dtype=object), None
     try:
         labels = sorted(set(flat))
     except TypeError:
         labels = sorted(set(flat), key=str)
     index = pd.Index(labels, dtype=object)
-    return index.get_indexer(flat), index
+    return index.get_indexer(flat), index, None
 
 
 def _onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:

@@ -64,7 +64,8 @@ _COST_ROOT_NNZ = 5e-7
 _COST_PYFIM_ROW = 6e-6
 _COST_PYFIM_SET = 1.5e-5
 _DENSE = 0.1  # a root database this dense (share of cells set) searches deep
-_COST_SAMPLE = 20_000  # rows of the root database sampled to count its frequent pairs
+_COST_SAMPLE = 20_000  # rows of the root database sampled to count its frequent pairs ...
+_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows
 
 
 class EmptyResultWarning(UserWarning):
@@ -228,6 +229,7 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
         check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
     check_one_of(engine, ENGINES, name="engine", where=where)
     matrix, labels = _as_matrix(data, items=items, where=where)
+    source = data.source if isinstance(data, Baskets) else None
     n = matrix.shape[0]
     if n == 0:
         table = ItemsetTable({}, {}, 0, labels, engine=engine)
@@ -249,11 +251,11 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
     if ran == "vertical":
         codes, counts = _mine_vertical(matrix, min_count, max_len,
                                        hand_over=engine == "auto" and _fim() is not None,
-                                       cost=cost)
+                                       cost=cost, lists=source is not None)
         if codes is None:  # 'auto': pyfim is estimated cheaper
             ran = "pyfim"
     if ran == "pyfim":
-        codes, counts = _mine_pyfim(matrix, min_count, max_len)
+        codes, counts = _mine_pyfim(matrix, min_count, max_len, source)
     elif ran == "mlxtend":
         codes, counts = _mine_mlxtend(matrix, min_support, max_len)
     codes, counts = _canonical(codes, counts)
@@ -344,7 +346,7 @@ def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
 
 
 def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False,
-                   cost: dict | None = None):
+                   cost: dict | None = None, lists: bool = False):
     """Depth-first over conditional databases; pair counts of a node from one product D.T @ D.
 
     With ``hand_over``, the root's frequent pairs feed the 'auto' cost model; returns
@@ -364,7 +366,7 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
     if root.shape[0] < min_count:
         return codes, counts
     if hand_over and (max_len is None or max_len > 2):
-        estimate = _cost_estimate(X, root, min_count)
+        estimate = _cost_estimate(X, root, min_count, lists=lists)
         if cost is not None:
             cost.update(estimate)
         if estimate["pyfim_s"] < estimate["vertical_s"]:
@@ -376,21 +378,26 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
     return codes, counts
 
 
-def _cost_estimate(X: sp.csr_matrix, root: sp.csr_matrix, min_count: int) -> dict:
+def _cost_estimate(X: sp.csr_matrix, root: sp.csr_matrix, min_count: int, lists: bool = False
+                   ) -> dict:
     """Seconds the vertical search and pyfim would take (the 'auto' choice).
 
     The number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE``
     rows of the root database (threshold scaled to the sample), so the estimate stays a small
     share of either engine's time.
     """
-    step = max(1, -(-root.shape[0] // _COST_SAMPLE))
+    lengths = np.diff(root.indptr).astype(np.float64)
+    in_pairs = float((lengths * (lengths - 1) / 2).sum())
+    # at most _COST_SAMPLE rows and _COST_PAIRS pairs: long (dense) baskets are sampled thinner
+    step = max(1, -(-root.shape[0] // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
     sample = root[::step] if step > 1 else root
-    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))), use_bincount=False)
+    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))))
     n_pairs = len(pairs[0])
     density = root.nnz / max(1, root.shape[0] * root.shape[1])
     vertical = (_COST_NODE * n_pairs * (20 if density >= _DENSE else 0.6)
                 + _COST_ROOT_NNZ * root.nnz)
-    pyfim = _COST_PYFIM_ROW * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
+    per_row = _COST_PYFIM_ROW / (3 if lists else 1)  # the caller's lists need no building
+    pyfim = per_row * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
     return {"vertical_s": round(vertical, 3), "pyfim_s": round(pyfim, 3),
             "frequent_pairs_estimate": n_pairs, "density": round(density, 4)}
 
@@ -532,19 +539,26 @@ def _fim():
     return fim
 
 
-def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len):
+def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
     fim = _fim()
-    indices = X.indices.tolist()
-    bounds = X.indptr.tolist()
-    tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
-    del indices
+    if source is not None:  # integer baskets: pyfim takes the caller's lists, labels mapped back
+        tracts, low, code_of = source
+        tracts = [*tracts, []]
+    else:
+        indices = X.indices.tolist()
+        bounds = X.indptr.tolist()
+        tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
+        del indices
+        tracts.append([])
     # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
-    # unreported empty set); one empty transaction changes no absolute count and avoids that.
-    tracts.append([])
+    # unreported empty set); one empty transaction (added above) changes no count and avoids it.
     kwargs = {} if max_len is None else {"zmax": int(max_len)}
     found = fim.fpgrowth(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
     del tracts
-    return _from_pyfim(found)
+    codes, counts = _from_pyfim(found)
+    if source is not None:
+        codes = {k: [code_of[c[0] - low]] for k, c in codes.items()}
+    return codes, counts
 
 
 def _from_pyfim(found: list) -> tuple[dict, dict]:
