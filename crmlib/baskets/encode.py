@@ -119,11 +119,13 @@ class Baskets:
         Items are sorted (by their string form when they are not mutually comparable), as
         mlxtend's ``TransactionEncoder`` sorts its columns.
         """
-        transactions = [t if isinstance(t, list) else list(t) for t in transactions]
+        transactions = list(transactions)
+        if set(map(type, transactions)) != {list}:
+            transactions = [t if isinstance(t, list) else list(t) for t in transactions]
         n = len(transactions)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
-        codes, labels, lookup = _factorize_items(list(chain.from_iterable(transactions)))
+        codes, labels, lookup = _factorize_items(transactions, int(indptr[-1]))
         # rows are already in order: CSR straight from the codes (no row array, no COO)
         m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
                           shape=(n, len(labels)))
@@ -250,33 +252,35 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
-def _all_int(flat: list) -> bool:
-    """True when every item is a plain int (checked in C: ``set(map(type, ...))``)."""
-    return set(map(type, flat)) == {int}
+def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Index, tuple | None]:
+    """Column code of every item (basket by basket), the sorted labels (object Index) and, for
+    compact integer items, the lookup ``(low, code per label - low)``.
 
-
-def _factorize_items(flat: list) -> tuple[np.ndarray, pd.Index]:
-    """Column codes of a flat item list and the sorted labels (object Index).
-
-    Integer items (the usual coded baskets) go through one numpy array and ``np.unique``; other
-    items are sorted as Python objects (by their string form when not mutually comparable).
+    Integer items (the usual coded baskets) go straight into one numpy array (no flat Python
+    list) and are coded with a lookup table (or ``np.unique`` when sparse); other items are
+    sorted as Python objects (by their string form when not mutually comparable).
     """
-    if not flat:
-        return np.empty(0, dtype=np.intp), pd.Index([], dtype=object), None
-    try:
-        arr = np.fromiter(flat, dtype=np.int64, count=len(flat)) if _all_int(flat) else None
-    except OverflowError:  # ints beyond int64
-        arr = None
+    if not total:
+        return np.empty(0, dtype=np.int32), pd.Index([], dtype=object), None
+    arr = None
+    if set(map(type, chain.from_iterable(transactions))) == {int}:
+        try:
+            arr = np.fromiter(chain.from_iterable(transactions), dtype=np.int64, count=total)
+        except OverflowError:  # ints beyond int64
+            arr = None
     if arr is not None:
-        low, span = int(arr.min()), int(arr.max()) - int(arr.min()) + 1
+        low = int(arr.min())
+        arr -= low
+        span = int(arr.max()) + 1
         if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
-            present = np.bincount(arr - low, minlength=span) > 0
-            table = np.cumsum(present) - 1
-            codes = table[arr - low]
+            present = np.bincount(arr, minlength=span) > 0
+            table = (np.cumsum(present) - 1).astype(np.int32)
+            codes = table[arr]
             uniques = np.flatnonzero(present) + low
             return codes, pd.Index(uniques.tolist(), dtype=object), (low, table)
         uniques, codes = np.unique(arr, return_inverse=True)
-        return codes, pd.Index(uniques.tolist(), dtype=object), None
+        return codes, pd.Index((uniques + low).tolist(), dtype=object), None
+    flat = list(chain.from_iterable(transactions))
     try:
         labels = sorted(set(flat))
     except TypeError:
