@@ -553,7 +553,13 @@ def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
     # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
     # unreported empty set); one empty transaction (added above) changes no count and avoids it.
     kwargs = {} if max_len is None else {"zmax": int(max_len)}
-    found = fim.fpgrowth(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
+    # Borgelt's Eclat is 10-30% faster on sparse data (retail.dat, IBM Quest), FP-growth on
+    # dense data (chess-like): measured on benchmarks/rules.py's sets; both give the same sets
+    counts = np.bincount(X.indices, minlength=X.shape[1])
+    frequent = counts[counts >= min_count]
+    density = frequent.sum() / max(1, X.shape[0] * len(frequent))
+    algorithm = fim.fpgrowth if density >= _DENSE else fim.eclat
+    found = algorithm(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
     del tracts
     codes, counts = _from_pyfim(found)
     if source is not None:
