@@ -147,6 +147,6 @@ def holdout_findings(checked: pd.DataFrame) -> list[str]:
     if not len(checked):
         return ["No rule from the earlier period to check."]
     n, held = len(checked), int(checked["held"].sum())
-    return [f"{held:,} of {n:,} rules mined on the earlier orders ({held / n:.0%}) held up on the "
-            f"{checked.attrs.get('holdout_baskets', 0):,} later baskets (lift above 1 and the "
-            "mining thresholds still reached)."]
+    return [f"{held:,} of {n:,} rules mined on the earlier orders, {held / n:.0%}, held up on the "
+            f"{checked.attrs.get('holdout_baskets', 0):,} later baskets: lift still above 1 and "
+            "the mining thresholds still reached."]

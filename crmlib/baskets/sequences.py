@@ -226,12 +226,12 @@ def sequence_findings(rules: pd.DataFrame, *, top_n: int = 3) -> list[str]:
     ...                   "confidence": [0.3], "base_rate": [0.01], "lift": [30.0],
     ...                   "median_lag_days": [12.0], "hits": [40]})
     >>> sequence_findings(r)[0]
-    '30% of customers who bought A bought B within 30 days (median 12 days later), 30.0x the 1.0% of other customers.'
+    '30% of customers who bought A bought B within 30 days, a median 12 days later: 30.0x the 1.0% of other customers.'
     """
     check_columns(rules, ("antecedent", "consequent", "within_days", "confidence", "base_rate",
                           "lift", "median_lag_days"), where="baskets.sequence_findings")
     shown = rules[np.isfinite(rules["lift"])].head(top_n)
     return [f"{r.confidence:.0%} of customers who bought {r.antecedent} bought {r.consequent} "
-            f"within {r.within_days} days (median {r.median_lag_days:.0f} days later), "
+            f"within {r.within_days} days, a median {r.median_lag_days:.0f} days later: "
             f"{r.lift:.1f}x the {r.base_rate:.1%} of other customers."
             for r in shown.itertuples()]
