@@ -332,11 +332,12 @@ def _canonical(codes: dict, counts: dict):
 def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     """D[rows][:, cols] (cols ascending), keeping only rows with at least two items."""
     sub = D[rows] if rows is not None else D
-    lookup = np.full(D.shape[1], -1, dtype=np.int64)
-    lookup[cols] = np.arange(len(cols))
+    # int32 throughout: these arrays are as long as the data (memory, not range, is the limit)
+    lookup = np.full(D.shape[1], -1, dtype=np.int32)
+    lookup[cols] = np.arange(len(cols), dtype=np.int32)
     new = lookup[sub.indices]
     keep = new >= 0
-    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+    row_of = np.repeat(np.arange(sub.shape[0], dtype=np.int32), np.diff(sub.indptr))
     per_row = np.bincount(row_of[keep], minlength=sub.shape[0])
     good = per_row >= 2
     keep &= good[row_of]
