@@ -11,6 +11,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "DataContractError",
     "EmptyDataError",
+    "InsufficientMemoryError",
     "NotFittedError",
     "ParameterError",
     "ReadOnlyError",
@@ -51,6 +52,16 @@ class ParameterError(CrmlibError, ValueError):
     def __init__(self, message: str, *, name: str | None = None):
         super().__init__(message)
         self.name = name
+
+
+class InsufficientMemoryError(CrmlibError, MemoryError):
+    """A computation is estimated to need more memory than the machine has; it was not started."""
+
+    def __init__(self, message: str, *, estimate_bytes: int | None = None,
+                 available_bytes: int | None = None):
+        super().__init__(message)
+        self.estimate_bytes = estimate_bytes
+        self.available_bytes = available_bytes
 
 
 class ReadOnlyError(CrmlibError):

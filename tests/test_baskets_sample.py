@@ -172,3 +172,50 @@ def test_papermill_sees_every_parameter(defaults):
     assigned = {node.targets[0].id for node in ast.parse("".join(cell["source"])).body
                 if isinstance(node, ast.Assign)}
     assert set(defaults) == assigned
+
+
+@pytest.mark.parametrize("which", ["default_sample", "small_database"])
+def test_planted_next_purchase_rule_is_found_within_20_percent(which, defaults, default_tables,
+                                                                small_url):
+    from crmlib.baskets import next_purchase_rules
+
+    if which == "default_sample":
+        tables = default_tables
+        truth = tables["truth_sequences"]
+    else:
+        crm = crmlib.connect(small_url)
+        tables = {"orders": crm.orders(["order_id", "customer_id", "ordered_at"]),
+                  "order_lines": crm.order_lines(["order_id", "product_id"]),
+                  "products": crm.products(["product_id", "name", "category", "subcategory"])}
+        truth = crm.truth("sequences")
+    baskets = bk.make_baskets(tables["order_lines"], orders=tables["orders"],
+                           products=tables["products"], level=defaults["level"])
+    found = next_purchase_rules(baskets, within_days=defaults["sequence_days"],
+                                min_support=defaults["sequence_min_support"])
+    planted = truth.iloc[0]
+    assert planted["within_days"] == defaults["sequence_days"]
+    rank = found.index[(found["antecedent"] == planted["antecedent"])
+                       & (found["consequent"] == planted["consequent"])][0]
+    # the top rule on the default sample; among 2,000 customers a few pairs bought by 2-3
+    # customers can reach a higher lift by chance
+    assert rank == 0 if which == "default_sample" else rank < 10
+    top = found.loc[rank]
+    assert abs(top["lift"] / planted["lift"] - 1) <= 0.2
+    assert abs(top["confidence"] / planted["confidence"] - 1) <= 0.2
+    assert 1 <= top["median_lag_days"] <= defaults["sequence_days"]
+
+
+def test_planted_sequence_only_appends_rows(default_tables, monkeypatch):
+    """The plant adds orders and lines after the last ones and changes no other row."""
+    from crmlib.sample import _sequences, generate
+
+    monkeypatch.setattr(_sequences, "plant", lambda tables, *args, **kwargs: tables)
+    plain = generate(customers=2000, seed=SEED)
+    monkeypatch.undo()
+    planted = generate(customers=2000, seed=SEED)
+    for name, table in plain.items():
+        pd.testing.assert_frame_equal(planted[name].iloc[:len(table)].reset_index(drop=True),
+                                      table.reset_index(drop=True))
+    added = planted["orders"].iloc[len(plain["orders"]):]
+    assert len(added) == planted["truth_sequences"]["planted_orders"].iloc[0] > 0
+    assert added["order_id"].min() == plain["orders"]["order_id"].max() + 1

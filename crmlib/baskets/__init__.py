@@ -12,6 +12,7 @@ from .compare import lift_by, lift_contrast
 from .crosssell import recommend
 from .encode import FILTERS, LEVELS, WEEKDAYS, Baskets, make_baskets
 from .findings import contrast_findings, rule_findings
+from .holdout import count_itemsets, holdout_check, holdout_findings, split_at
 from .mine import (
     ITEMSET_KINDS,
     MINING_ENGINES,
@@ -37,6 +38,8 @@ from .rules import (
     readable,
     significant,
 )
+from .sequences import next_purchase_rules, sequence_findings
+from .targets import rules_about, target_items
 
 __all__ = [
     "CORRECTIONS",
@@ -55,17 +58,25 @@ __all__ = [
     "association_rules",
     "closed_itemsets",
     "contrast_findings",
+    "count_itemsets",
     "frequent_itemsets",
+    "holdout_check",
+    "holdout_findings",
     "is_redundant",
     "lift_by",
     "lift_contrast",
     "make_baskets",
     "maximal_itemsets",
     "mine_rules",
+    "next_purchase_rules",
     "prune_redundant",
     "readable",
     "recommend",
     "rule_findings",
+    "rules_about",
     "select_itemsets",
+    "sequence_findings",
     "significant",
+    "split_at",
+    "target_items",
 ]

@@ -9,7 +9,8 @@ orders can be filtered by a date window, weekday, channel, region or customer se
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,9 @@ class Baskets:
     items: pd.Index
     baskets: pd.DataFrame
     level: str = "product"
+    #: for integer baskets from ``from_transactions``: the caller's lists and the code of each
+    #: label (``code[label - low]``), so a compiled engine can take the lists as they are
+    source: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_baskets(self) -> int:
@@ -115,18 +119,20 @@ class Baskets:
         Items are sorted (by their string form when they are not mutually comparable), as
         mlxtend's ``TransactionEncoder`` sorts its columns.
         """
-        transactions = [list(t) for t in transactions]
+        transactions = list(transactions)
+        if set(map(type, transactions)) != {list}:
+            transactions = [t if isinstance(t, list) else list(t) for t in transactions]
         n = len(transactions)
-        rows = np.repeat(np.arange(n), [len(t) for t in transactions])
-        flat = [item for t in transactions for item in t]
-        try:
-            labels = sorted(set(flat))
-        except TypeError:
-            labels = sorted(set(flat), key=str)
-        codes = pd.Index(labels).get_indexer(flat) if flat else np.empty(0, dtype=np.intp)
-        matrix = _csr(rows, codes, n, len(labels))
-        return cls(matrix, pd.Index(labels, dtype=object),
-                   pd.DataFrame({"order_id": np.arange(n)}), "transactions")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
+        codes, labels, lookup = _factorize_items(transactions, int(indptr[-1]))
+        # rows are already in order: CSR straight from the codes (no row array, no COO)
+        m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
+                          shape=(n, len(labels)))
+        m.sum_duplicates()
+        matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
+        return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions",
+                   source=None if lookup is None else (transactions, *lookup))
 
     @classmethod
     def from_onehot(cls, df: pd.DataFrame) -> Baskets:
@@ -244,6 +250,43 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     m.sum_duplicates()
     m.sort_indices()
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
+
+
+def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Index, tuple | None]:
+    """Column code of every item (basket by basket), the sorted labels (object Index) and, for
+    compact integer items, the lookup ``(low, code per label - low)``.
+
+    Integer items (the usual coded baskets) go straight into one numpy array (no flat Python
+    list) and are coded with a lookup table (or ``np.unique`` when sparse); other items are
+    sorted as Python objects (by their string form when not mutually comparable).
+    """
+    if not total:
+        return np.empty(0, dtype=np.int32), pd.Index([], dtype=object), None
+    arr = None
+    if set(map(type, chain.from_iterable(transactions))) == {int}:
+        try:
+            arr = np.fromiter(chain.from_iterable(transactions), dtype=np.int64, count=total)
+        except OverflowError:  # ints beyond int64
+            arr = None
+    if arr is not None:
+        low = int(arr.min())
+        arr -= low
+        span = int(arr.max()) + 1
+        if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
+            present = np.bincount(arr, minlength=span) > 0
+            table = (np.cumsum(present) - 1).astype(np.int32)
+            codes = table[arr]
+            uniques = np.flatnonzero(present) + low
+            return codes, pd.Index(uniques.tolist(), dtype=object), (low, table)
+        uniques, codes = np.unique(arr, return_inverse=True)
+        return codes, pd.Index((uniques + low).tolist(), dtype=object), None
+    flat = list(chain.from_iterable(transactions))
+    try:
+        labels = sorted(set(flat))
+    except TypeError:
+        labels = sorted(set(flat), key=str)
+    index = pd.Index(labels, dtype=object)
+    return index.get_indexer(flat), index, None
 
 
 def onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:

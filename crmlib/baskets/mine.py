@@ -18,15 +18,18 @@ Engines
     The reference: mlxtend's ``apriori`` on a sparse one-hot frame. Slow and memory-hungry on
     large data; used to prove the others exact.
 ``'auto'`` (default)
-    ``'vertical'``; on dense data, where the search needs more than 20,000 conditional
-    databases and the per-node overhead of a Python-driven search dominates, it hands over to
-    ``'pyfim'`` when that is installed (the partial work, at most a second or so, is dropped).
+    a cost estimate made after the first step of the vertical search (the frequent pairs,
+    which that search needs anyway): the vertical search costs about a constant per
+    conditional database (estimated from the number of frequent pairs and the density), pyfim
+    a constant per transaction plus one per itemset. The cheaper runs (pyfim only when it is
+    installed); the estimate and the choice are in ``attrs['cost']``.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -36,6 +39,7 @@ from .._validation import check_interval, check_one_of
 from ..errors import ParameterError
 from . import counting
 from .encode import Baskets, onehot_matrix
+from .estimate import check_memory
 
 __all__ = ["MINING_ENGINES", "ITEMSET_KINDS", "EmptyResultWarning", "EngineFallbackWarning",
            "frequent_itemsets"]
@@ -50,12 +54,19 @@ _BITSET_CELLS = 4_000_000  # a conditional database this small (rows x items) be
 _BITSET_DENSITY = 1 / 16  # ... and so does a denser one up to 64x that size
 _BITSET_BLOCK = 4_000_000  # words per block when ANDing bitset columns pairwise
 _PAIR_BLOCK = 8_000_000  # pair keys per block when counting pairs row by row
-_PAIR_BINS = 16_000_000  # count pairs with bincount up to this many (n_items ** 2) bins
-_AUTO_NODE_BUDGET = 20_000  # 'auto' hands over to pyfim when the search needs more nodes
-
-
-class _HandOver(Exception):
-    """The vertical search is too bushy (dense data): let the compiled engine do it."""
+_PAIR_BINS = 4_000_000  # count pairs with bincount up to this many (n_items ** 2) bins
+# 'auto' cost model (seconds), calibrated on retail.dat, T10I4D100K, a dense chess-like set, the
+# sample and 1M Zipf orders (benchmarks/rules.py): the vertical search costs about 0.45 ms of
+# Python per conditional database, and there are about 0.6 per frequent pair on sparse data but
+# ~20 per pair on dense data (long itemsets); pyfim costs about 6 us per transaction (the Python
+# lists it needs) plus ~15 us per itemset found (about 2.5 per frequent pair).
+_COST_NODE = 4.5e-4
+_COST_ROOT_NNZ = 5e-7
+_COST_PYFIM_ROW = 6e-6
+_COST_PYFIM_SET = 1.5e-5
+_DENSE = 0.1  # a root database this dense (share of cells set) searches deep
+_COST_SAMPLE = 20_000  # rows of the root database sampled to count its frequent pairs ...
+_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows
 
 
 class EmptyResultWarning(UserWarning):
@@ -184,6 +195,9 @@ def frequent_itemsets(
     ParameterError
         ``min_support`` outside (0, 1], ``max_len`` < 1, an unknown ``engine`` or ``kind``, or
         one-hot values other than True/False/0/1.
+    InsufficientMemoryError
+        The itemsets, estimated from the item supports before mining
+        (:func:`crmlib.baskets.estimate.estimate_memory`), would not fit in the memory available.
 
     Examples
     --------
@@ -213,12 +227,16 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
         check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
     check_one_of(engine, MINING_ENGINES, name="engine", where=where)
     matrix, labels = _as_matrix(data, items=items, where=where)
+    source = data.source if isinstance(data, Baskets) else None
     n = matrix.shape[0]
     if n == 0:
         table = ItemsetTable({}, {}, 0, labels, engine=engine)
         _warn_empty(table, min_support, 0, matrix, where)
         return table
     min_count = counting.min_count(min_support, n)
+    if engine != "mlxtend":
+        check_memory(np.bincount(matrix.indices, minlength=matrix.shape[1]), n,
+                     min_support=min_support, max_len=max_len, where=where)
 
     ran = engine
     if engine == "pyfim" and _fim() is None:
@@ -227,19 +245,21 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
         ran = "mlxtend"
     if ran == "auto":
         ran = "vertical"
+    cost = {}
     if ran == "vertical":
         codes, counts = _mine_vertical(matrix, min_count, max_len,
-                                       hand_over=engine == "auto" and _fim() is not None)
-        if codes is None:  # dense data: 'auto' hands over to pyfim
+                                       hand_over=engine == "auto" and _fim() is not None,
+                                       cost=cost, lists=source is not None)
+        if codes is None:  # 'auto': pyfim is estimated cheaper
             ran = "pyfim"
     if ran == "pyfim":
-        codes, counts = _mine_pyfim(matrix, min_count, max_len)
+        codes, counts = _mine_pyfim(matrix, min_count, max_len, source)
     elif ran == "mlxtend":
         codes, counts = _mine_mlxtend(matrix, min_support, max_len)
     codes, counts = _canonical(codes, counts)
     table = ItemsetTable(codes, counts, n, labels, engine=ran,
                          info={"min_support": min_support, "min_count": min_count,
-                               "max_len": max_len})
+                               "max_len": max_len, **({"cost": cost} if cost else {})})
     if not len(table):
         _warn_empty(table, min_support, min_count, matrix, where)
     return table
@@ -300,11 +320,12 @@ def _canonical(codes: dict, counts: dict):
 def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     """D[rows][:, cols] (cols ascending), keeping only rows with at least two items."""
     sub = D[rows] if rows is not None else D
-    lookup = np.full(D.shape[1], -1, dtype=np.int64)
-    lookup[cols] = np.arange(len(cols))
+    # int32 throughout: these arrays are as long as the data (memory, not range, is the limit)
+    lookup = np.full(D.shape[1], -1, dtype=np.int32)
+    lookup[cols] = np.arange(len(cols), dtype=np.int32)
     new = lookup[sub.indices]
     keep = new >= 0
-    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+    row_of = np.repeat(np.arange(sub.shape[0], dtype=np.int32), np.diff(sub.indptr))
     per_row = np.bincount(row_of[keep], minlength=sub.shape[0])
     good = per_row >= 2
     keep &= good[row_of]
@@ -313,8 +334,13 @@ def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
                          shape=(int(good.sum()), len(cols)))
 
 
-def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False):
-    """Depth-first over conditional databases; pair counts of a node from one product D.T @ D."""
+def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False,
+                   cost: dict | None = None, lists: bool = False):
+    """Depth-first over conditional databases; pair counts of a node from one product D.T @ D.
+
+    With ``hand_over``, the root's frequent pairs feed the 'auto' cost model; returns
+    ``(None, None)`` when pyfim is estimated cheaper (the estimate goes into ``cost``).
+    """
     limit = max_len if max_len is not None else np.inf
     item_counts = np.bincount(X.indices, minlength=X.shape[1])
     freq = np.flatnonzero(item_counts >= min_count)
@@ -325,16 +351,56 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
     # rarest items first: a prefix's conditional database is then as small as it gets
     order = freq[np.argsort(item_counts[freq], kind="stable")]
     root = _select(X, None, order)
-    state = {"codes": codes, "counts": counts, "limit": limit, "min": min_count, "nodes": 0,
-             "budget": _AUTO_NODE_BUDGET if hand_over else np.inf}
-    try:
-        _node(state, (), root, order)
-    except _HandOver:
-        return None, None
+    state = {"codes": codes, "counts": counts, "limit": limit, "min": min_count}
+    if root.shape[0] < min_count:
+        return codes, counts
+    if hand_over and (max_len is None or max_len > 2):
+        estimate = _cost_estimate(X, root, min_count, lists=lists)
+        if cost is not None:
+            cost.update(estimate)
+        if estimate["pyfim_s"] < estimate["vertical_s"]:
+            return None, None
+    D = _as_node_database(root)
+    bits = not sp.issparse(D)
+    pairs = _pairs_bits(D, min_count) if bits else _pairs_sparse(D, min_count)
+    _expand(state, (), D, order, pairs, bits=bits)
     return codes, counts
 
 
-def _pairs_sparse(D: sp.csr_matrix, min_count: int):
+def _cost_estimate(X: sp.csr_matrix, root: sp.csr_matrix, min_count: int, lists: bool = False
+                   ) -> dict:
+    """Seconds the vertical search and pyfim would take (the 'auto' choice).
+
+    The number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE``
+    rows of the root database (threshold scaled to the sample), so the estimate stays a small
+    share of either engine's time.
+    """
+    lengths = np.diff(root.indptr).astype(np.float64)
+    in_pairs = float((lengths * (lengths - 1) / 2).sum())
+    # at most _COST_SAMPLE rows and _COST_PAIRS pairs: long (dense) baskets are sampled thinner
+    step = max(1, -(-root.shape[0] // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
+    sample = root[::step] if step > 1 else root
+    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))))
+    n_pairs = len(pairs[0])
+    density = root.nnz / max(1, root.shape[0] * root.shape[1])
+    vertical = (_COST_NODE * n_pairs * (20 if density >= _DENSE else 0.6)
+                + _COST_ROOT_NNZ * root.nnz)
+    per_row = _COST_PYFIM_ROW / (3 if lists else 1)  # the caller's lists need no building
+    pyfim = per_row * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
+    return {"vertical_s": round(vertical, 3), "pyfim_s": round(pyfim, 3),
+            "frequent_pairs_estimate": n_pairs, "density": round(density, 4)}
+
+
+def _as_node_database(D: sp.csr_matrix):
+    """A conditional database as CSR, or as column bitsets once it is small or dense."""
+    cells = D.shape[0] * D.shape[1]
+    if cells <= _BITSET_CELLS or (D.nnz >= cells * _BITSET_DENSITY
+                                  and cells <= 64 * _BITSET_CELLS):
+        return _to_bits(D)
+    return D
+
+
+def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = None):
     """Frequent pairs of a CSR database, counted from the pairs inside each row.
 
     Rows are grouped by length L, so each group is an (n_L, L) matrix whose L(L-1)/2 column
@@ -343,7 +409,8 @@ def _pairs_sparse(D: sp.csr_matrix, min_count: int):
     """
     c = D.shape[1]
     lengths = np.diff(D.indptr)
-    use_bincount = c * c <= _PAIR_BINS
+    if use_bincount is None:
+        use_bincount = c * c <= _PAIR_BINS
     total = np.zeros(c * c if use_bincount else 0, dtype=np.int64)
     pending, size = [], 0
 
@@ -411,13 +478,7 @@ def _node(state, prefix: tuple, D, cols: np.ndarray) -> None:
     if sp.issparse(D):
         if D.shape[0] < state["min"]:
             return
-        cells = D.shape[0] * D.shape[1]
-        if cells <= _BITSET_CELLS or (D.nnz >= cells * _BITSET_DENSITY
-                                      and cells <= 64 * _BITSET_CELLS):
-            D = _to_bits(D)
-    state["nodes"] += 1
-    if state["nodes"] > state["budget"]:
-        raise _HandOver
+        D = _as_node_database(D)
     bits = not sp.issparse(D)
     pairs = _pairs_bits(D, state["min"]) if bits else _pairs_sparse(D, state["min"])
     _expand(state, prefix, D, cols, pairs, bits=bits)
@@ -467,24 +528,56 @@ def _fim():
     return fim
 
 
-def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len):
+def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
     fim = _fim()
-    indices = X.indices.tolist()
-    bounds = X.indptr.tolist()
-    spans = zip(bounds[:-1], bounds[1:], strict=True)
-    tracts = [indices[s:e] for s, e in spans if e > s]
+    if source is not None:  # integer baskets: pyfim takes the caller's lists, labels mapped back
+        tracts, low, code_of = source
+        tracts = [*tracts, []]
+    else:
+        indices = X.indices.tolist()
+        bounds = X.indptr.tolist()
+        tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
+        del indices
+        tracts.append([])
     # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
-    # unreported empty set); one empty transaction changes no absolute count and avoids that.
-    tracts.append([])
+    # unreported empty set); one empty transaction (added above) changes no count and avoids it.
     kwargs = {} if max_len is None else {"zmax": int(max_len)}
-    found = fim.fpgrowth(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
-    codes, counts = {}, {}
-    for itemset, count in found:
-        k = len(itemset)
-        codes.setdefault(k, []).append(itemset)
-        counts.setdefault(k, []).append(count)
-    return ({k: [np.asarray(v, dtype=np.int64).reshape(-1, k)] for k, v in codes.items()},
-            {k: [np.asarray(v, dtype=np.int64)] for k, v in counts.items()})
+    # Borgelt's Eclat is 10-30% faster on sparse data (retail.dat, IBM Quest), FP-growth on
+    # dense data (chess-like): measured on benchmarks/rules.py's sets; both give the same sets
+    counts = np.bincount(X.indices, minlength=X.shape[1])
+    frequent = counts[counts >= min_count]
+    density = frequent.sum() / max(1, X.shape[0] * len(frequent))
+    algorithm = fim.fpgrowth if density >= _DENSE else fim.eclat
+    found = algorithm(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
+    del tracts
+    codes, counts = _from_pyfim(found)
+    if source is not None:
+        codes = {k: [code_of[c[0] - low]] for k, c in codes.items()}
+    return codes, counts
+
+
+def _from_pyfim(found: list) -> tuple[dict, dict]:
+    """pyfim's (itemset tuple, count) pairs -> codes and counts per size, with no Python loop.
+
+    ``zip``, ``map(len)`` and ``chain`` walk the list in C and ``np.fromiter`` fills the arrays,
+    so no Python object is made per itemset beyond the ones pyfim returned.
+    """
+    if not found:
+        return {}, {}
+    sets, counts = zip(*found, strict=True)
+    found.clear()
+    n = len(sets)
+    lengths = np.fromiter(map(len, sets), dtype=np.int64, count=n)
+    flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=int(lengths.sum()))
+    del sets
+    counts = np.fromiter(counts, dtype=np.int64, count=n)
+    starts = np.cumsum(lengths) - lengths
+    codes_out, counts_out = {}, {}
+    for k in np.unique(lengths).tolist():
+        rows = np.flatnonzero(lengths == k)
+        codes_out[k] = [flat[starts[rows][:, None] + np.arange(k)]]
+        counts_out[k] = [counts[rows]]
+    return codes_out, counts_out
 
 
 # -- engine: mlxtend (reference) -----------------------------------------------------------------

@@ -297,7 +297,8 @@ def _generate(table: ItemsetTable, *, min_confidence, min_lift, max_len, max_rul
                 idx = np.arange(len(R))
             cpos = [j for j in range(k) if cm >> j & 1]
             apos = [j for j in range(k) if not cm >> j & 1]
-            keep_alive = min_confidence > 0 and h < k - 1
+            keep_alive = (min_confidence > 0 and h < k - 1
+                          and (max_consequent_len is None or h < max_consequent_len))
             if not len(idx):
                 if keep_alive:
                     alive[cm] = np.zeros(len(R), dtype=bool)
@@ -393,29 +394,68 @@ def _cut(chunks, max_rules, sort_by):
 
 
 def _assemble(table, chunks, p_all, p_adj, sort_by) -> pd.DataFrame:
-    labels = np.asarray(table.items, dtype=object)
+    if not chunks:
+        return pd.DataFrame({col: pd.Series(dtype=object if col in ("antecedents", "consequents")
+                                            else ("int64" if col == "count" else float))
+                             for col in RULE_COLUMNS})
+    sides = _SideSets(table)
     ante, cons, parts = [], [], {f: [] for f in ("cA", "cC", "cAC", "key", "seq")}
     for c in chunks:
         k, cm = c["k"], c["cm"]
         cpos = [j for j in range(k) if cm >> j & 1]
         apos = [j for j in range(k) if not cm >> j & 1]
         sub = table.codes[k][c["rows"]]
-        ante.extend(frozenset(r) for r in labels[sub[:, apos]].tolist())
-        cons.extend(frozenset(r) for r in labels[sub[:, cpos]].tolist())
+        ante.append(sides.request(sub[:, apos]))
+        cons.append(sides.request(sub[:, cpos]))
         for f in parts:
             parts[f].append(c[f])
-    if not ante:
-        out = pd.DataFrame({col: pd.Series(dtype=object if col in ("antecedents", "consequents")
-                                           else ("int64" if col == "count" else float))
-                            for col in RULE_COLUMNS})
-        return out
     arr = {f: np.concatenate(v) for f, v in parts.items()}
     order = _order(arr["key"], arr["seq"], sort_by)
     m = rule_measures(arr["cAC"][order], arr["cA"][order], arr["cC"][order], table.n_transactions)
-    ante_s = pd.Series(ante, dtype=object).iloc[order].reset_index(drop=True)
-    cons_s = pd.Series(cons, dtype=object).iloc[order].reset_index(drop=True)
-    out = pd.DataFrame({"antecedents": ante_s, "consequents": cons_s, **m})
+    built = sides.build()
+    out = pd.DataFrame({"antecedents": np.concatenate([built[i] for i in ante])[order],
+                        "consequents": np.concatenate([built[i] for i in cons])[order], **m})
     out["count"] = arr["cAC"][order].astype(np.int64)
     out["p_value"] = p_all[arr["seq"][order]]
     out["p_adjusted"] = p_adj[arr["seq"][order]]
     return out
+
+
+class _SideSets:
+    """Frozensets for rule sides, one object per distinct itemset shared by every rule using it.
+
+    A rule side is a frequent itemset: ``request`` notes which itemsets the rules use, ``build``
+    makes one frozenset for each of those, and each rule holds a reference to it, so millions of
+    rules cost a pointer each rather than an object each.
+    """
+
+    def __init__(self, table: ItemsetTable):
+        self.table = table
+        self.lookup = _Lookup(table)
+        self.labels = np.asarray(table.items, dtype=object)
+        self.asked: list[tuple[int, np.ndarray]] = []
+
+    def request(self, rows: np.ndarray) -> int:
+        """Note the itemsets (rows of codes) of one side of a block; returns a ticket."""
+        k = rows.shape[1]
+        pos = rows[:, 0] if k == 1 else self.lookup.index(rows)
+        self.asked.append((k, pos))
+        return len(self.asked) - 1
+
+    def build(self) -> list[np.ndarray]:
+        """Object arrays of frozensets, one per ticket, sharing one object per itemset."""
+        out: list[np.ndarray] = [None] * len(self.asked)
+        for k in sorted({k for k, _ in self.asked}):
+            tickets = [i for i, (kk, _) in enumerate(self.asked) if kk == k]
+            pos = np.concatenate([self.asked[i][1] for i in tickets])
+            used, inverse = np.unique(pos, return_inverse=True)
+            codes = used[:, None] if k == 1 else self.table.codes[k][used]
+            objects = np.empty(len(used), dtype=object)
+            objects[:] = list(map(frozenset, self.labels[codes].tolist()))
+            shared = objects[inverse]
+            start = 0
+            for i in tickets:
+                size = len(self.asked[i][1])
+                out[i] = shared[start:start + size]
+                start += size
+        return out

@@ -40,6 +40,12 @@ What is planted (tables prefixed ``truth_``; analyses never read them, tests sco
     ``support``, ``confidence`` and ``lift`` are the values the process implies (from independent
     basket draws on the same orders), per scope: all days, and for Diapers -> Beer also Friday and
     other days.
+``truth_sequences``
+    A planted next-purchase pattern (``_sequences``): customers outside the BG/NBD cohort who buy
+    a Smartphone buy a Screen Protector 1-59 days later with probability 0.3 (added as separate
+    one-line orders, appended after every other row). Holds the planted rate and the confidence,
+    base rate (customers who never bought a smartphone) and lift the process implies, with the
+    definitions of ``crmlib.baskets.next_purchase_rules``.
 ``truth_clv_params``
     ``model`` (bgnbd, gamma_gamma), ``param``, ``value``: BG/NBD r, alpha, a, b with time in days;
     Gamma-Gamma p, q, v (lifetimes' naming), for the loyal cohort.
@@ -62,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import default_url
-from . import _activity, _billing, _marketing, _people
+from . import _activity, _billing, _marketing, _people, _sequences
 from ._writer import check_target, write_database
 
 __all__ = ["SampleResult", "build", "generate"]
@@ -217,6 +223,10 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
         "truth_defaults": invoices[["invoice_id", "customer_id", "_defaulted"]].rename(
             columns={"_defaulted": "defaulted"}),
     }
+    # appended last, from its own stream: every row above stays as it was
+    cohort_ids = c.loc[c["latent_type"] == "loyal", "customer_id"].to_numpy()
+    tables = _sequences.plant(tables, np.random.default_rng([seed, 3]), cohort_ids,
+                              _people.END)
     if duplicates:
         from ._duplicates import plant_duplicates
 
