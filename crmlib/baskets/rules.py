@@ -431,7 +431,7 @@ class _SideSets:
 
     def __init__(self, table: ItemsetTable):
         self.table = table
-        self.lookup = _Lookup(table)
+        self.lookup = ItemsetLookup(table)
         self.labels = np.asarray(table.items, dtype=object)
         self.asked: list[tuple[int, np.ndarray]] = []
 
