@@ -53,9 +53,10 @@ from ..errors import CrmlibError, ParameterError
 
 __all__ = ["Job", "ScheduleConfig", "crontab_lines", "describe", "load_schedules", "run_job", "serve"]
 
-TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir")
-JOB_KEYS = ("cron", "report", "parameters", "timeout", "retries", "on_failure", "db", "mask_pii")
-DEFAULT_KEYS = ("timeout", "retries", "on_failure", "mask_pii", "db")
+TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir", "alerts")
+JOB_KEYS = ("cron", "report", "parameters", "timeout", "retries", "on_failure", "db", "mask_pii",
+            "scores_to")
+DEFAULT_KEYS = ("timeout", "retries", "on_failure", "mask_pii", "db", "scores_to")
 ON_FAILURE_TIMEOUT = 300
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -73,6 +74,7 @@ class Job:
     on_failure: str | None = None
     db: str | None = None
     mask_pii: bool = True
+    scores_to: str | None = None
 
     def next_run(self, after: _dt.datetime) -> _dt.datetime:
         """The first time after ``after`` (timezone-aware) that the cron expression names."""
@@ -87,6 +89,7 @@ class ScheduleConfig:
     jobs: dict[str, Job]
     notebooks_dir: Path
     reports_dir: Path
+    alerts: Any = None  # crmlib.report.alerts.Alerts or None
 
 
 def _unknown_keys(where: str, given, allowed) -> None:
@@ -109,7 +112,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
                              f"got {raw!r}.", name=name)
     _unknown_keys(where, raw, JOB_KEYS)
     merged = {"timeout": DEFAULT_TIMEOUT, "retries": 0, "on_failure": top_on_failure,
-              "mask_pii": True, "db": None, **defaults, **raw}
+              "mask_pii": True, "db": None, "scores_to": None, **defaults, **raw}
     cron = merged.get("cron")
     if not isinstance(cron, str) or not croniter.is_valid(cron):
         raise ParameterError(f"{where}: 'cron' must be a cron expression like '30 2 * * *' "
@@ -126,7 +129,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
     timeout = check_interval(merged["timeout"], 0, None, name="timeout", where=where,
                              closed="neither")
     retries = check_interval(merged["retries"], 0, 10, name="retries", where=where, integer=True)
-    for key in ("on_failure", "db"):
+    for key in ("on_failure", "db", "scores_to"):
         if merged[key] is not None and not isinstance(merged[key], str):
             raise ParameterError(f"{where}: '{key}' must be a string; got {merged[key]!r}.",
                                  name=key)
@@ -135,7 +138,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
                              f"{merged['mask_pii']!r}.", name="mask_pii")
     return Job(name=str(name), cron=cron, reports=list(reports), parameters=dict(params),
                timeout=float(timeout), retries=int(retries), on_failure=merged["on_failure"],
-               db=merged["db"], mask_pii=merged["mask_pii"])
+               db=merged["db"], mask_pii=merged["mask_pii"], scores_to=merged["scores_to"])
 
 
 def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path | None = None,
@@ -190,14 +193,22 @@ def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path 
             return (path.parent / raw[key]).absolute()
         return default
 
+    from .alerts import parse_alerts
+
     cfg = ScheduleConfig(path=path.absolute(), jobs=jobs,
                          notebooks_dir=folder(notebooks_dir, "notebooks_dir", _config.NOTEBOOKS_DIR),
-                         reports_dir=folder(reports_dir, "reports_dir", _config.REPORTS_DIR))
+                         reports_dir=folder(reports_dir, "reports_dir", _config.REPORTS_DIR),
+                         alerts=parse_alerts(raw.get("alerts"), where=where,
+                                             default_command=raw.get("on_failure")))
     if check_notebooks:
         from .runner import find_notebooks, plan_runs
 
         for job in jobs.values():
             try:
+                if job.scores_to:
+                    from .scores import check_target
+
+                    check_target(job.scores_to, job.db or job.parameters.get("db_url"))
                 plan_runs(find_notebooks(job.reports, cfg.notebooks_dir), job.parameters,
                           db_url=job.db, mask_pii=job.mask_pii)
             except CrmlibError as err:
@@ -241,13 +252,31 @@ def run_job(cfg: ScheduleConfig, name: str, *, runner: Callable | None = None) -
 
     job = _job_or_fail(cfg, name)
     runner = runner or run_reports
+    extra = {"scores_to": job.scores_to} if job.scores_to else {}
     results = runner(job.reports, notebooks_dir=cfg.notebooks_dir, reports_dir=cfg.reports_dir,
                      parameters=job.parameters, db_url=job.db, mask_pii=job.mask_pii,
-                     timeout=job.timeout, retries=job.retries, progress=False)
+                     timeout=job.timeout, retries=job.retries, progress=False, **extra)
     for r in results:
         if r.status in ("failed", "timeout"):
             _notify(job, cfg, report=r.report, status=r.status, error=r.message, run_dir=r.run_dir)
+        elif getattr(r, "scores_failed", False):
+            _notify(job, cfg, report=r.report, status="scores_failed",
+                    error=r.scores.get("error", ""), run_dir=r.run_dir)
+        if r.status == "ok":
+            _alert(job, cfg, r)
     return results
+
+
+def _alert(job: Job, cfg: ScheduleConfig, result) -> None:
+    """Run the alert command for every rule of ``alerts:`` the successful run breaches."""
+    from .alerts import evaluate, notify, previous_metrics
+
+    if not cfg.alerts or not cfg.alerts.rules or result.run_dir is None:
+        return
+    previous = previous_metrics(result.run_dir)
+    for breach in evaluate(cfg.alerts, result.report, result.summary.get("metrics") or {}, previous):
+        print(f"ALERT    {breach.text()}", flush=True)
+        notify(cfg.alerts.command, breach, job=job.name, run_dir=result.run_dir, cwd=cfg.path.parent)
 
 
 def _now() -> _dt.datetime:
