@@ -22,7 +22,9 @@ passwords of every URL given), and the notebook is only written after redaction.
 started, finished (ISO 8601 UTC), duration_s, kernel_startup_s, kernel, parameters (as given),
 effective_parameters (defaults overlaid with the given ones), mask_pii, engine (``pandas`` or
 ``spark``), spark_master (with engine spark, password redacted), metrics, findings
-(recorded with :mod:`crmlib.present`), error (``{cell_index, ename, evalue}`` or null; cell_index
+(recorded with :mod:`crmlib.present`), lists (the manifest of the lists the notebook published,
+:mod:`crmlib.report.lists`), previous_run (the run id "Since the last run" compares with), scores
+(with ``scores_to``: status, rows, target, error; :mod:`crmlib.report.scores`), error (``{cell_index, ename, evalue}`` or null; cell_index
 counts the cells of the executed notebook from 0), attempt, crmlib_version, python, files.
 """
 

@@ -16,6 +16,11 @@
         parameters: {min_support: 0.01}
         mask_pii: true
         db: null           # database URL; better leave it to CRMLIB_DB_URL (no password in files)
+        scores_to: null    # write per-customer scores into customer_scores there (crmlib.report.scores)
+    alerts:                # thresholds on key figures (crmlib.report.alerts)
+      command: 'echo "$CRMLIB_ALERT" >> reports/alerts.log'
+      rules:
+        - {report: payment_default, figure: expected_loss, change_above: 0.2}
 
 ``crmlib schedule`` checks the whole file first (cron expressions with croniter, notebook names,
 parameter names and types), then runs in the foreground: it sleeps until the next job is due and
@@ -28,6 +33,10 @@ When a report fails or times out after its retries, the job's ``on_failure`` she
 with the details in environment variables, never pasted into the command text: ``CRMLIB_JOB``,
 ``CRMLIB_REPORT``, ``CRMLIB_STATUS`` (failed / timeout / error), ``CRMLIB_ERROR`` (one line, passwords
 redacted), ``CRMLIB_RUN_DIR`` and ``CRMLIB_SUMMARY`` (the run's summary.json).
+
+A report whose scores could not be written (``scores_to``) runs ``on_failure`` with
+``CRMLIB_STATUS=scores_failed``. After each successful report, every breached rule of ``alerts:``
+runs the alert command (see :mod:`crmlib.report.alerts`).
 
 ``crmlib schedule --crontab`` prints one crontab line per job that calls
 ``crmlib schedule --run-job NAME``, so cron and the foreground scheduler do exactly the same.
