@@ -526,6 +526,8 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
             summary["error"] = {"cell_index": None, "ename": type(err).__name__,
                                 "evalue": redact(f"rendering the HTML failed: {err}")}
         summary["files"]["html"] = None
+    if summary["status"] != STATUS_OK and summary["lists"]:  # no page to link them: none kept
+        summary["lists"] = lists.collect(tmp, ok=False)
     (tmp / store.SUMMARY).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, final)
     if summary["status"] == STATUS_OK:
