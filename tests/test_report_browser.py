@@ -219,3 +219,52 @@ def test_a_real_report_works_in_a_browser_and_gives_the_docs_screenshot(browser,
     # only a checked page replaces the committed screenshot
     DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, DOCS_SCREENSHOT)
+
+
+@pytest.fixture(scope="module")
+def listed(tmp_path_factory):
+    """Two runs of a report that publishes a list (the second compares with the first)."""
+    from report_support import copy_notebooks
+
+    from crmlib.report.runner import run_reports
+
+    root = tmp_path_factory.mktemp("listed")
+    common = {"notebooks_dir": copy_notebooks(root / "notebooks", ("listed",)),
+              "reports_dir": root / "reports", "progress": False, "timeout": 120}
+    run_reports(["listed"], **common)
+    run_reports(["listed"], parameters={"shift": "3", "loss": "120"}, **common)
+    return root / "reports"
+
+
+def test_a_list_link_downloads_the_list(listed, browser, tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    state = browser.open((listed / "listed" / "latest.html").as_uri())
+    assert browser.errors() == [] and state["code"] == 0
+    assert "Lists to download" in state["text"] and "Since the last run" in state["text"]
+    browser.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    href = json.loads(browser.call("Runtime.evaluate", returnByValue=True, expression=(
+        "(() => { const a = document.querySelector('a.crmlib-list'); a.click(); "
+        "return JSON.stringify(a.href); })()"))["result"]["value"])
+    assert href.startswith("file://") and href.endswith("/targets.csv")
+    deadline = time.monotonic() + 20
+    while not list(downloads.glob("*.csv")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (got,) = list(downloads.glob("*.csv"))
+    text = got.read_bytes().decode("utf-8-sig")
+    assert text.splitlines()[0] == "customer_id,segment,score,note"
+    assert len(text.splitlines()) == 31 and text.splitlines()[1].startswith("4,")  # shifted ids: 4..33
+    assert "example.com" not in text
+
+
+def test_index_shows_trend_charts(listed, browser, tmp_path):
+    browser.open((listed / "index.html").as_uri())
+    assert browser.errors() == []
+    charts = json.loads(browser.call("Runtime.evaluate", returnByValue=True, expression=(
+        "JSON.stringify([...document.querySelectorAll('svg.trend')].map(s => "
+        "[s.getBoundingClientRect().width, s.querySelectorAll('circle').length]))"))["result"]["value"])
+    assert charts and all(w > 50 and n == 2 for w, n in charts)
+    text = browser.call("Runtime.evaluate", returnByValue=True,
+                        expression="document.body.innerText")["result"]["value"]
+    assert "Revenue growth" in text and "\u22127.0%" in text and "revenue_growth" not in text
+    browser.screenshot(tmp_path / "index.png")

@@ -51,8 +51,10 @@ def test_index_lists_reports_status_success_metrics_and_history(reports):
     assert '<a href="10-rfm/latest.html">Customer value</a>' in rfm
     assert '<span class="status failed">failed</span> 2025-01-02 02:00' in rfm
     assert "2025-01-01 02:00<br>" in rfm  # last success
-    assert '<span class="name">customers</span> 5,000' in rfm
-    assert '<span class="name">auc</span> 0.8123' in rfm
+    # key figures with a reader's label and unit, and a trend chart of the successful runs
+    assert '<span class="name">Customers</span> <span class="value">5,000</span>' in rfm
+    assert '<span class="name">AUC</span> <span class="value">0.812</span>' in rfm
+    assert rfm.count('<svg class="trend"') == 2
     assert "Run history (2)" in rfm
     assert 'href="runs/10-rfm/20250102T020000Z/10-rfm.html"' in rfm
     assert 'href="runs/10-rfm/20250101T020000Z/summary.json"' in rfm

@@ -4,7 +4,10 @@ Modules: :mod:`~crmlib.report.params` (parameters cell, types), :mod:`~crmlib.re
 (which kernel), :mod:`~crmlib.report.runner` (papermill execution, atomic publish, summary.json),
 :mod:`~crmlib.report.render` (stakeholder HTML), :mod:`~crmlib.report.index` (index.html),
 :mod:`~crmlib.report.store` (folder layout, prune), :mod:`~crmlib.report.schedule`
-(schedules.yml, foreground scheduler, crontab lines), :mod:`~crmlib.report.cli` (commands).
+(schedules.yml, foreground scheduler, crontab lines), :mod:`~crmlib.report.cli` (commands),
+:mod:`~crmlib.report.lists` (downloadable lists), :mod:`~crmlib.report.changes` (since the last
+run), :mod:`~crmlib.report.figures` (labels, units, trend charts), :mod:`~crmlib.report.scores`
+(``customer_scores`` for the CRM), :mod:`~crmlib.report.alerts` (thresholds on key figures).
 Importing this package imports none of them (papermill and nbconvert are slow to import).
 """
 

@@ -5,7 +5,7 @@ takes the parsed arguments and returns the exit code. Errors a user can cause ra
 :class:`~crmlib.errors.CrmlibError`, which ``crmlib.cli.main`` prints as one line.
 
 Exit codes of ``crmlib run``: 0 every report succeeded, 1 a report failed, timed out or was
-skipped because it was already running; 2 nothing ran: a CrmlibError (bad name, parameter,
+skipped because it was already running, or its scores could not be written (``--scores-to``); 2 nothing ran: a CrmlibError (bad name, parameter,
 kernel) printed as one line.
 """
 
@@ -48,7 +48,11 @@ def register(subparsers) -> None:
                    help="Spark master with --engine spark: local[*] (default), spark://host:7077, "
                         "yarn, k8s://https://host:443")
     p.add_argument("--no-mask-pii", action="store_true",
-                   help="show personal data (names, e-mail, phone, street) unmasked")
+                   help="show personal data (names, e-mail, phone, street) unmasked, in the pages "
+                        "and in the downloadable lists")
+    p.add_argument("--scores-to", metavar="URL", default=None,
+                   help="write each successful report's per-customer scores into table "
+                        "customer_scores of this database (never the source; see docs/reports.md)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                    help=f"seconds a notebook may run in total (default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--retries", type=int, default=0, metavar="N",
@@ -96,13 +100,17 @@ def _print_results(results) -> int:
 
     for r in results:
         print(r.line())
+        extra = getattr(r, "scores_line", lambda: None)()
+        if extra:
+            print(extra)
     failed = [r for r in results if r.failed]
     total = len(results)
     idle = sum(r.status == STATUS_NOT_APPLICABLE for r in results)
     done = total - len(failed) - idle
     print(f"{done} of {total} report{'s' if total != 1 else ''} succeeded"
           + (f", {idle} not applicable (their data is missing)." if idle else "."))
-    return 1 if failed else 0  # not applicable is no failure
+    # not applicable is no failure; scores that could not be written are
+    return 1 if failed or any(getattr(r, "scores_failed", False) for r in results) else 0
 
 
 def _cmd_run(args) -> int:
@@ -121,6 +129,7 @@ def _cmd_run(args) -> int:
         args.names, notebooks_dir=args.notebooks_dir, reports_dir=args.reports_dir,
         parameters=params, db_url=args.db, mask_pii=not args.no_mask_pii, timeout=args.timeout,
         retries=args.retries, progress=False if args.no_progress else None,
+        scores_to=args.scores_to,
     )
     return _print_results(results)
 

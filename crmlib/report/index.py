@@ -20,6 +20,7 @@ __all__ = ["build_index"]
 
 MAX_METRICS = 6
 MAX_HISTORY = 50
+MAX_TREND = 20  # runs in a key figure's trend chart
 
 
 def _when(iso: str | None) -> str:
@@ -85,7 +86,35 @@ def _report_entry(reports_dir: Path, name: str) -> dict | None:
         # the published page is older than the last run, which found no data to report on
         "not_refreshed": last["status"] == "not applicable" and success is not None,
         "metrics": [(k, format_metric(v)) for k, v in metrics],
+        "figures": key_figure_trends(history, metrics),
+        "lists": published_lists(reports_dir, name, metrics_source),
     }
+
+
+def key_figure_trends(history: list[dict], metrics: list[tuple]) -> list[dict]:
+    """Per key figure: reader's label, value with unit and an inline SVG of its successful runs."""
+    from .figures import format_value, label, sparkline_svg, trend_points
+
+    ok = [h["summary"] for h in reversed(history[:MAX_TREND]) if h["status"] == "ok"]
+    return [{"label": label(k), "value": format_value(k, v),
+             "svg": sparkline_svg(k, trend_points(ok, k)) if trend_points(ok, k) else ""}
+            for k, v in metrics]
+
+
+def published_lists(reports_dir: Path, name: str, summary: dict) -> list[dict]:
+    """The lists of the published run, with links relative to the index (only those on disk)."""
+    run_id = summary.get("run_id")
+    out = []
+    for entry in summary.get("lists") or []:
+        files = entry.get("files") or {}
+        csv = files.get("csv", "")
+        if not run_id or not csv.startswith("lists/"):
+            continue
+        rel = f"lists/{run_id}/{csv[len('lists/'):]}"
+        if (Path(reports_dir) / name / rel).is_file():
+            out.append({"title": entry.get("title", entry.get("name")), "rows": entry.get("rows", 0),
+                        "href": f"{quote(name)}/{quote(rel)}"})
+    return out
 
 
 def build_index(reports_dir: str | Path, *, title: str = "CRM reports") -> Path:

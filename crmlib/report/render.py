@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..present import FINDINGS_MIME, METRICS_MIME
+from .lists import LISTS_MIME
 
 __all__ = ["extract_results", "notebook_title", "render_html"]
 
@@ -65,8 +66,10 @@ def notebook_title(nb, default: str) -> str:
     return default
 
 
-def _stakeholder_copy(nb, title: str):
+def _stakeholder_copy(nb, title: str, summary: dict | None = None):
     """A copy of ``nb`` without what a stakeholder should not see (see the module docstring)."""
+    from .changes import fill_key_figures
+
     nb = copy.deepcopy(nb)
     cells = []
     title_dropped = False
@@ -87,8 +90,9 @@ def _stakeholder_copy(nb, title: str):
             cell.outputs = [
                 o for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-                and not ({METRICS_MIME, FINDINGS_MIME} & set(o.get("data", {})))
+                and not ({METRICS_MIME, FINDINGS_MIME, LISTS_MIME} & set(o.get("data", {})))
             ]
+            cell.outputs = fill_key_figures(cell.outputs, summary or {})
         cells.append(cell)
     nb.cells = cells
     nb.metadata["title"] = title
@@ -158,6 +162,7 @@ def render_html(nb, summary: dict, *, path: str | Path | None = None) -> str:
         "metrics": {k: format_metric(v) for k, v in (summary.get("metrics") or {}).items()},
         "parameters": {k: "None" if v is None else str(v)
                        for k, v in (summary.get("effective_parameters") or {}).items()},
+        "lists": summary.get("lists") or [],
     }
     footer = {
         "version": summary.get("crmlib_version", ""),
@@ -182,5 +187,5 @@ def render_html(nb, summary: dict, *, path: str | Path | None = None) -> str:
         },
         "metadata": {"name": summary["report"], "path": str(path) if path else ""},
     }
-    body, _ = exporter.from_notebook_node(_stakeholder_copy(nb, title), resources=resources)
+    body, _ = exporter.from_notebook_node(_stakeholder_copy(nb, title, summary), resources=resources)
     return body

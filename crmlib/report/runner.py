@@ -27,12 +27,15 @@ as ``not applicable`` with the reason, is no failure, and its last good page sta
 started, finished (ISO 8601 UTC), duration_s, kernel_startup_s, kernel, parameters (as given),
 effective_parameters (defaults overlaid with the given ones), mask_pii, engine (``pandas`` or
 ``spark``), spark_master (with engine spark, password redacted), metrics, findings
-(recorded with :mod:`crmlib.present`), error (``{cell_index, ename, evalue}`` or null; cell_index
+(recorded with :mod:`crmlib.present`), lists (the manifest of the lists the notebook published,
+:mod:`crmlib.report.lists`), previous_run (the run id "Since the last run" compares with), scores
+(with ``scores_to``: status, rows, target, error; :mod:`crmlib.report.scores`), error (``{cell_index, ename, evalue}`` or null; cell_index
 counts the cells of the executed notebook from 0), attempt, crmlib_version, python, files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -88,6 +91,22 @@ class RunResult:
     run_dir: Path | None = None
     summary: dict = field(default_factory=dict)
     message: str = ""
+    scores: dict = field(default_factory=dict)
+
+    @property
+    def scores_failed(self) -> bool:
+        """True when the run's scores could not be written (``--scores-to``)."""
+        return self.scores.get("status") == STATUS_FAILED
+
+    def scores_line(self) -> str | None:
+        """One line about the scores written back, or None when none were asked for."""
+        if not self.scores:
+            return None
+        if self.scores_failed:
+            return f"{'SCORES FAILED':<13} {self.report:<23} {self.scores.get('error', '')}"
+        rows = self.scores.get("rows", 0)
+        what = f"{rows:,} rows" if rows else "no per-customer scores"
+        return f"{'scores':<13} {self.report:<23} {what} -> {self.scores.get('target', '')}"
 
     @property
     def ok(self) -> bool:
@@ -368,11 +387,24 @@ def _new_run_id(folder: Path, started: _dt.datetime) -> str:
 
 
 def _publish_latest(reports_dir: Path, report: str, run_dir: Path) -> None:
+    from . import lists
+
     target = reports_dir / report
     for src, name in ((f"{report}.html", "latest.html"), (f"{report}.ipynb", "latest.ipynb"),
                       ("summary.json", "latest.json")):
         if (run_dir / src).is_file():
-            store.write_atomic(target / name, (run_dir / src).read_bytes())
+            data = (run_dir / src).read_bytes()
+            if name == "latest.html":  # its lists first, complete, then the page that links them
+                data = lists.publish_latest(target, run_dir, run_dir.name, data)
+            store.write_atomic(target / name, data)
+    lists.drop_old_latest(target, keep=run_dir.name)
+
+
+def _previous_run_id(reports_dir: Path, report: str) -> str | None:
+    from . import changes
+
+    previous = changes.last_success(reports_dir, report)
+    return previous.get("run_id") if previous else None
 
 
 def _prepare(nb, plan: PlannedRun, kernel_name: str, output_path: Path):
@@ -424,8 +456,9 @@ def run_report(plan: PlannedRun, *, reports_dir: Path, kernel_name: str,
         nb = nbformat.read(plan.notebook, as_version=4)
         try:
             nb = _prepare(nb, plan, kernel_name, runs / run_id / f"{report}.ipynb")
-            status, error = _execute(nb, kernel_name=kernel_name, timeout=timeout,
-                                     cwd=plan.notebook.parent, report=report, progress=progress)
+            with _kernel_context(reports_dir, report, tmp):
+                status, error = _execute(nb, kernel_name=kernel_name, timeout=timeout,
+                                         cwd=plan.notebook.parent, report=report, progress=progress)
         except Exception as err:  # a bug or an unforeseen state: still recorded, never half-published
             status, error = STATUS_FAILED, {"cell_index": None, "ename": type(err).__name__,
                                             "evalue": str(err)}
@@ -441,14 +474,26 @@ def run_report(plan: PlannedRun, *, reports_dir: Path, kernel_name: str,
         lock.release()
 
 
+@contextlib.contextmanager
+def _kernel_context(reports_dir: Path, report: str, tmp: Path):
+    """What the kernel inherits besides the parameters: the staging folder for the report's lists
+    (:mod:`crmlib.report.lists`) and where the last successful run is (:mod:`crmlib.report.changes`)."""
+    from . import changes, lists
+
+    with lists.staging(tmp / lists.LISTS), changes.previous_env(reports_dir, report):
+        yield
+
+
 def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, error, kernel_name,
             attempt, redact, update_index) -> RunResult:
     import nbformat
 
+    from . import lists
     from .render import extract_results, notebook_title, render_html
 
     report = plan.report
     metrics, found = extract_results(nb)
+    published_lists = lists.collect(tmp, ok=status == STATUS_OK)
     effective = {name: p.value for name, p in plan.declared.items()}
     effective.update(plan.parameters)
     summary = {
@@ -475,6 +520,8 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
         "python": platform.python_version(),
         "files": {"notebook": f"{report}.ipynb", "html": f"{report}.html",
                   "summary": "summary.json"},
+        "lists": published_lists,
+        "previous_run": _previous_run_id(reports_dir, report),
     }
     nb.metadata["crmlib"] = {"report": report, "run_id": run_id, "status": status,
                              "crmlib_version": __version__}
@@ -493,6 +540,8 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
             summary["error"] = {"cell_index": None, "ename": type(err).__name__,
                                 "evalue": redact(f"rendering the HTML failed: {err}")}
         summary["files"]["html"] = None
+    if summary["status"] != STATUS_OK and summary["lists"]:  # no page to link them: none kept
+        summary["lists"] = lists.collect(tmp, ok=False)
     (tmp / store.SUMMARY).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, final)
     if summary["status"] == STATUS_OK:
@@ -502,6 +551,25 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
 
         build_index(reports_dir)
     return RunResult(report, summary["status"], final, summary, _message(summary, final, reports_dir))
+
+
+def _write_scores(result: RunResult, scores_to: str, reports_dir: Path, *, redact) -> None:
+    """Write the run's scores (after it is published) and record the outcome in its summary."""
+    from .scores import write_scores
+
+    target = redact(scores_to)
+    try:
+        rows = write_scores(scores_to, result.run_dir, result.summary)
+        result.scores = {"status": STATUS_OK, "rows": rows, "target": target}
+    except CrmlibError as err:
+        result.scores = {"status": STATUS_FAILED, "rows": 0, "target": target,
+                         "error": redact(" ".join(str(err).split()))}
+    result.summary["scores"] = result.scores
+    text = json.dumps(result.summary, indent=2, default=str)
+    store.write_atomic(result.run_dir / store.SUMMARY, text)
+    latest = Path(reports_dir) / result.report / "latest.json"
+    if latest.is_file():
+        store.write_atomic(latest, text)
 
 
 def _message(summary: dict, run_dir: Path, reports_dir: Path) -> str:
@@ -523,7 +591,7 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
                 reports_dir: str | Path | None = None, parameters: dict[str, Any] | None = None,
                 db_url: str | None = None, mask_pii: bool = True,
                 timeout: float = DEFAULT_TIMEOUT, retries: int = 0,
-                progress: bool | None = None,
+                progress: bool | None = None, scores_to: str | None = None,
                 on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Check, run and publish the named notebooks (``all``: every notebook), one after another.
 
@@ -545,6 +613,9 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
         Extra attempts for a failed or timed-out report (each attempt is recorded).
     progress : bool, optional
         Show a progress bar per notebook; default: when stderr is a terminal.
+    scores_to : str, optional
+        Database URL to write each successful run's per-customer scores into (table
+        ``customer_scores``, see :mod:`crmlib.report.scores`); never the source database.
     on_result : callable, optional
         Called with each :class:`RunResult` as it is known.
 
@@ -565,6 +636,10 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
     check_interval(retries, 0, 10, name="retries", where="crmlib run", integer=True)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else _config.NOTEBOOKS_DIR
     reports_dir = Path(reports_dir) if reports_dir else _config.REPORTS_DIR
+    if scores_to:
+        from .scores import check_target
+
+        check_target(scores_to, db_url or (parameters or {}).get("db_url"))
     plans = plan_runs(find_notebooks(names, notebooks_dir), parameters, db_url=db_url,
                       mask_pii=mask_pii)
     kernel_name = resolve_kernel()
@@ -584,6 +659,8 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
                                     secrets=secrets)
                 if result.status in (STATUS_OK, STATUS_SKIPPED):
                     break
+        if scores_to and result.ok:
+            _write_scores(result, scores_to, reports_dir, redact=_redactor(secrets | _secrets([scores_to])))
         results.append(result)
         if on_result:
             on_result(result)

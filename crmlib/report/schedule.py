@@ -16,6 +16,11 @@
         parameters: {min_support: 0.01}
         mask_pii: true
         db: null           # database URL; better leave it to CRMLIB_DB_URL (no password in files)
+        scores_to: null    # write per-customer scores into customer_scores there (crmlib.report.scores)
+    alerts:                # thresholds on key figures (crmlib.report.alerts)
+      command: 'echo "$CRMLIB_ALERT" >> reports/alerts.log'
+      rules:
+        - {report: payment_default, figure: expected_loss, change_above: 0.2}
 
 ``crmlib schedule`` checks the whole file first (cron expressions with croniter, notebook names,
 parameter names and types), then runs in the foreground: it sleeps until the next job is due and
@@ -30,6 +35,10 @@ with the details in environment variables, never pasted into the command text: `
 redacted), ``CRMLIB_RUN_DIR`` and ``CRMLIB_SUMMARY`` (the run's summary.json). A report that does
 not apply to the database (``not applicable``: a table it needs is missing or empty, see
 :mod:`crmlib.report.requires`) is no failure and raises no alert.
+
+A report whose scores could not be written (``scores_to``) runs ``on_failure`` with
+``CRMLIB_STATUS=scores_failed``. After each successful report, every breached rule of ``alerts:``
+runs the alert command (see :mod:`crmlib.report.alerts`).
 
 ``crmlib schedule --crontab`` prints one crontab line per job that calls
 ``crmlib schedule --run-job NAME``, so cron and the foreground scheduler do exactly the same.
@@ -55,9 +64,10 @@ from ..errors import CrmlibError, ParameterError
 
 __all__ = ["Job", "ScheduleConfig", "crontab_lines", "describe", "load_schedules", "run_job", "serve"]
 
-TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir")
-JOB_KEYS = ("cron", "report", "parameters", "timeout", "retries", "on_failure", "db", "mask_pii")
-DEFAULT_KEYS = ("timeout", "retries", "on_failure", "mask_pii", "db")
+TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir", "alerts")
+JOB_KEYS = ("cron", "report", "parameters", "timeout", "retries", "on_failure", "db", "mask_pii",
+            "scores_to")
+DEFAULT_KEYS = ("timeout", "retries", "on_failure", "mask_pii", "db", "scores_to")
 ON_FAILURE_TIMEOUT = 300
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -75,6 +85,7 @@ class Job:
     on_failure: str | None = None
     db: str | None = None
     mask_pii: bool = True
+    scores_to: str | None = None
 
     def next_run(self, after: _dt.datetime) -> _dt.datetime:
         """The first time after ``after`` (timezone-aware) that the cron expression names."""
@@ -89,6 +100,7 @@ class ScheduleConfig:
     jobs: dict[str, Job]
     notebooks_dir: Path
     reports_dir: Path
+    alerts: Any = None  # crmlib.report.alerts.Alerts or None
 
 
 def _unknown_keys(where: str, given, allowed) -> None:
@@ -111,7 +123,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
                              f"got {raw!r}.", name=name)
     _unknown_keys(where, raw, JOB_KEYS)
     merged = {"timeout": DEFAULT_TIMEOUT, "retries": 0, "on_failure": top_on_failure,
-              "mask_pii": True, "db": None, **defaults, **raw}
+              "mask_pii": True, "db": None, "scores_to": None, **defaults, **raw}
     cron = merged.get("cron")
     if not isinstance(cron, str) or not croniter.is_valid(cron):
         raise ParameterError(f"{where}: 'cron' must be a cron expression like '30 2 * * *' "
@@ -128,7 +140,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
     timeout = check_interval(merged["timeout"], 0, None, name="timeout", where=where,
                              closed="neither")
     retries = check_interval(merged["retries"], 0, 10, name="retries", where=where, integer=True)
-    for key in ("on_failure", "db"):
+    for key in ("on_failure", "db", "scores_to"):
         if merged[key] is not None and not isinstance(merged[key], str):
             raise ParameterError(f"{where}: '{key}' must be a string; got {merged[key]!r}.",
                                  name=key)
@@ -137,7 +149,7 @@ def _job(name: str, raw, defaults: dict, top_on_failure, where: str) -> Job:
                              f"{merged['mask_pii']!r}.", name="mask_pii")
     return Job(name=str(name), cron=cron, reports=list(reports), parameters=dict(params),
                timeout=float(timeout), retries=int(retries), on_failure=merged["on_failure"],
-               db=merged["db"], mask_pii=merged["mask_pii"])
+               db=merged["db"], mask_pii=merged["mask_pii"], scores_to=merged["scores_to"])
 
 
 def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path | None = None,
@@ -192,14 +204,22 @@ def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path 
             return (path.parent / raw[key]).absolute()
         return default
 
+    from .alerts import parse_alerts
+
     cfg = ScheduleConfig(path=path.absolute(), jobs=jobs,
                          notebooks_dir=folder(notebooks_dir, "notebooks_dir", _config.NOTEBOOKS_DIR),
-                         reports_dir=folder(reports_dir, "reports_dir", _config.REPORTS_DIR))
+                         reports_dir=folder(reports_dir, "reports_dir", _config.REPORTS_DIR),
+                         alerts=parse_alerts(raw.get("alerts"), where=where,
+                                             default_command=raw.get("on_failure")))
     if check_notebooks:
         from .runner import find_notebooks, plan_runs
 
         for job in jobs.values():
             try:
+                if job.scores_to:
+                    from .scores import check_target
+
+                    check_target(job.scores_to, job.db or job.parameters.get("db_url"))
                 plan_runs(find_notebooks(job.reports, cfg.notebooks_dir), job.parameters,
                           db_url=job.db, mask_pii=job.mask_pii)
             except CrmlibError as err:
@@ -243,13 +263,31 @@ def run_job(cfg: ScheduleConfig, name: str, *, runner: Callable | None = None) -
 
     job = _job_or_fail(cfg, name)
     runner = runner or run_reports
+    extra = {"scores_to": job.scores_to} if job.scores_to else {}
     results = runner(job.reports, notebooks_dir=cfg.notebooks_dir, reports_dir=cfg.reports_dir,
                      parameters=job.parameters, db_url=job.db, mask_pii=job.mask_pii,
-                     timeout=job.timeout, retries=job.retries, progress=False)
+                     timeout=job.timeout, retries=job.retries, progress=False, **extra)
     for r in results:
         if r.status in ("failed", "timeout"):
             _notify(job, cfg, report=r.report, status=r.status, error=r.message, run_dir=r.run_dir)
+        elif getattr(r, "scores_failed", False):
+            _notify(job, cfg, report=r.report, status="scores_failed",
+                    error=r.scores.get("error", ""), run_dir=r.run_dir)
+        if r.status == "ok":
+            _alert(job, cfg, r)
     return results
+
+
+def _alert(job: Job, cfg: ScheduleConfig, result) -> None:
+    """Run the alert command for every rule of ``alerts:`` the successful run breaches."""
+    from .alerts import evaluate, notify, previous_metrics
+
+    if not cfg.alerts or not cfg.alerts.rules or result.run_dir is None:
+        return
+    previous = previous_metrics(result.run_dir)
+    for breach in evaluate(cfg.alerts, result.report, result.summary.get("metrics") or {}, previous):
+        print(f"ALERT    {breach.text()}", flush=True)
+        notify(cfg.alerts.command, breach, job=job.name, run_dir=result.run_dir, cwd=cfg.path.parent)
 
 
 def _now() -> _dt.datetime:

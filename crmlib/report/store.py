@@ -6,9 +6,11 @@ Layout (``REPORTS`` is ``reports/`` by default)::
     REPORTS/<report>/latest.html                    last successful stakeholder HTML
     REPORTS/<report>/latest.ipynb                   ... and its executed notebook (with code)
     REPORTS/<report>/latest.json                    ... and its summary
+    REPORTS/<report>/lists/<run id>/                ... and its lists (CSV, Parquet; see lists.py)
     REPORTS/runs/<report>/<run id>/<report>.ipynb   every run: executed notebook,
     REPORTS/runs/<report>/<run id>/<report>.html    stakeholder HTML,
     REPORTS/runs/<report>/<run id>/summary.json     and summary (status, error, metrics, ...)
+    REPORTS/runs/<report>/<run id>/lists/           and its lists (pruned with the run)
     REPORTS/.locks/                                 lock files (one per report, one for the index)
 
 A run id is the UTC start time, ``20250131T020000Z`` (``_2``, ``_3`` ... appended if taken). Folders

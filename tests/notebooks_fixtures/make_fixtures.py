@@ -63,3 +63,30 @@ write("slow", [
     code("db_url = None\nmask_pii = True\nseconds = 60", tags=["parameters"]),
     code("import time\n\ntime.sleep(seconds)"),
 ])
+
+write("listed", [
+    new_markdown_cell("# Listed report\n\nA tiny report that publishes a list (crmlib.report.lists)."),
+    code("db_url = None\nmask_pii = True\nn = 30\nshift = 0\nloss = 100.0\nfail = False",
+         tags=["parameters"]),
+    code("import pandas as pd\nfrom IPython.display import display\n\n"
+         "from crmlib import present\nfrom crmlib.report import changes, lists\n\n"
+         "ids = list(range(1 + shift, n + 1 + shift))\n"
+         "people = pd.DataFrame({\n"
+         '    "customer_id": ids,\n'
+         '    "first_name": ["Zoë", "Anna", "Ben"] * (n // 3) + ["Cy"] * (n % 3),\n'
+         '    "email": [f"c{i}@example.com" for i in ids],\n'
+         '    "segment": [["Champions", "Loyal", "At Risk"][(i + shift) % 3] for i in ids],\n'
+         '    "score": [round(i / 100, 2) for i in ids],\n'
+         '    "note": ["=HYPERLINK(\\"http://evil.example\\")", "-1+2", "@SUM(A1)", "plain", "+33 1"] * (n // 5)\n'
+         '            + ["x"] * (n % 5),\n'
+         "})\n"
+         'lists.publish("targets", people, title="Target list", mask_pii=mask_pii, scores=["score", "segment"])\n'
+         'if fail:\n    raise RuntimeError("asked to fail after the list")\n'
+         "present.record_metrics(customers=n, expected_loss=loss, revenue_growth=-0.07004)"),
+    new_markdown_cell("## Since the last run"),
+    code("previous = changes.previous_run()\nchanges.show_key_figures(previous)\n"
+         "if previous is not None:\n"
+         '    before = previous.list("targets")\n'
+         '    display(changes.migration_matrix(before, people, "segment"))\n'
+         '    display(changes.overlap(before["customer_id"], people["customer_id"]).to_frame("targets"))'),
+])

@@ -1,0 +1,300 @@
+"""Actionable lists published beside a report: CSV (spreadsheet-safe) and Parquet.
+
+A notebook hands a frame to :func:`publish`; ``crmlib run`` gives the kernel a staging folder
+(environment variable ``CRMLIB_LISTS_DIR``) inside the run's unfinished folder, so the lists are
+renamed into ``reports/runs/<report>/<run id>/lists/`` together with the HTML, kept in the run
+history and pruned with it. On success the runner copies them to
+``reports/<report>/lists/<run id>/`` *before* it replaces ``latest.html`` (whose links point there),
+so a reader never sees a page with another run's lists. A failed run publishes no list.
+
+Run interactively (no staging folder), :func:`publish` writes nothing and says so.
+
+Files, per list ``NAME``:
+
+- ``NAME.csv``: UTF-8 with a byte-order mark (so spreadsheets detect the encoding), comma
+  separated, one header row; text cells that start with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return get a leading apostrophe so a spreadsheet shows them as text and never runs them
+  as a formula. Numbers are written as numbers.
+- ``NAME.parquet``: the same rows with their types (no escaping).
+- ``lists.json``: the manifest (one entry per list, see :func:`publish`), which the runner copies
+  into ``summary.json`` under ``lists``.
+
+Personal data: with ``mask_pii=True`` (the default and the runs' default) a list keeps no column
+named in :data:`PERSONAL_COLUMNS` (names, e-mail, phone, address, birth date, ...): it identifies
+customers by ``customer_id`` only. ``crmlib run --no-mask-pii`` keeps them, and the manifest names
+them in ``personal_columns`` so that a later publishing step (an audience) can drop them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from .._validation import check_type
+from ..errors import DataContractError, ParameterError
+from ..present import PII_COLUMNS
+
+__all__ = [
+    "LISTS_DIR_ENV",
+    "LISTS_MIME",
+    "MANIFEST",
+    "PERSONAL_COLUMNS",
+    "collect",
+    "publish",
+    "publish_latest",
+    "read_list",
+    "read_manifest",
+    "relink",
+    "staging",
+    "strip_personal",
+    "to_csv_bytes",
+]
+
+LISTS_DIR_ENV = "CRMLIB_LISTS_DIR"
+LISTS_MIME = "application/vnd.crmlib.lists+json"
+LISTS = "lists"
+MANIFEST = "lists.json"
+#: Column names (lower case) that hold personal data; dropped from lists unless a run unmasks.
+PERSONAL_COLUMNS = frozenset(PII_COLUMNS) | {
+    "salutation", "name", "birth_date", "date_of_birth", "anniversary_date", "postal_code",
+    "zip", "zip_code", "city", "ip_address",
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# ------------------------------------------------------------------------------- writing a list
+
+def _escape_cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _as_text(value):
+    """Lists, sets and tuples in a cell become '; '-joined text (CSV and Parquet alike)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "; ".join(str(v) for v in (sorted(value, key=str) if isinstance(value, (set, frozenset))
+                                          else value))
+    return value
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reset_index(drop=True).copy()
+    out.columns = [str(c) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(_as_text)
+            if not out[col].map(lambda v: v is None or isinstance(v, str) or pd.isna(v)).all():
+                out[col] = out[col].map(lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v))
+                                        else str(v))
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The spreadsheet-safe CSV of ``frame`` (see the module docstring), as bytes with a BOM."""
+    out = frame.copy()
+    for col in out.columns:
+        dtype = out[col].dtype
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            out[col] = out[col].astype(object).map(_escape_cell)
+    text = out.to_csv(index=False, lineterminator="\r\n", date_format="%Y-%m-%dT%H:%M:%S")
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def strip_personal(frame: pd.DataFrame, extra: Iterable[str] = ()) -> pd.DataFrame:
+    """``frame`` without its personal-data columns (:data:`PERSONAL_COLUMNS` and ``extra``)."""
+    personal = PERSONAL_COLUMNS | {str(c).lower() for c in extra}
+    return frame[[c for c in frame.columns if str(c).lower() not in personal]]
+
+
+def _display(entry: dict, published: bool) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    where = ("published with the report (CSV and Parquet)" if published
+             else "not written: run through `crmlib run` to publish it")
+    text = f"List '{entry['title']}': {entry['rows']:,} rows, {where}."
+    display({LISTS_MIME: entry, "text/plain": text,
+             "text/html": f'<p class="crmlib-list-note">{html.escape(text)}</p>'}, raw=True)
+
+
+def publish(name: str, frame: pd.DataFrame, *, title: str | None = None, mask_pii: bool = True,
+            personal: Iterable[str] = (), scores: Iterable[str] = (), folder: str | Path | None = None,
+            display: bool = True) -> dict:
+    """Publish ``frame`` as the downloadable list ``name`` of the running report.
+
+    Parameters
+    ----------
+    name : str
+        File stem: lower-case letters, digits, ``_`` and ``-`` (``target_list``).
+    frame : pandas.DataFrame
+        One row per list entry; not changed. Identify customers by ``customer_id``.
+    title : str, optional
+        What the report page calls the list; default ``name`` in words.
+    mask_pii : bool, default=True
+        Pass the notebook's ``mask_pii``: True drops every personal-data column.
+    personal : iterable of str, default=()
+        More columns that hold personal data (dropped when masked, named in the manifest).
+    scores : iterable of str, default=()
+        Columns that are per-customer scores for ``crmlib run --scores-to``; the list must then
+        have one row per ``customer_id``. Numbers are written as ``value``, text as ``text``.
+    folder : str or Path, optional
+        Where to write; default the staging folder ``crmlib run`` gives (``CRMLIB_LISTS_DIR``).
+        Without either nothing is written.
+    display : bool, default=True
+        Show a one-line note in the notebook (the stakeholder page shows the links instead).
+
+    Returns
+    -------
+    dict
+        The manifest entry: ``name``, ``title``, ``rows``, ``columns``, ``personal_columns``
+        (kept, only when unmasked), ``scores``, ``files`` (``csv``, ``parquet``: paths relative to
+        the run folder) and ``published`` (bool).
+
+    Raises
+    ------
+    ParameterError
+        A bad name, or ``scores`` naming a column the list does not have.
+    DataContractError
+        ``scores`` given but ``customer_id`` missing or repeated.
+    """
+    where = "report.lists.publish"
+    check_type(name, str, name="name", where=where)
+    if not _NAME.match(name):
+        raise ParameterError(f"{where}: 'name' must be lower-case letters, digits, '_' or '-' "
+                             f"(at most 64); got {name!r}.", name="name")
+    check_type(frame, pd.DataFrame, name="frame", where=where, type_name="a DataFrame")
+    check_type(mask_pii, bool, name="mask_pii", where=where,
+               type_name="a bool (pass the notebook's mask_pii parameter)")
+    personal = [str(c) for c in personal]
+    data = strip_personal(frame, personal) if mask_pii else frame
+    data = _normalise(data)
+    scores = [str(c) for c in scores]
+    missing = [c for c in scores if c not in data.columns]
+    if missing:
+        raise ParameterError(f"{where}: 'scores' must name columns of the list; got {missing}; "
+                             f"found {list(data.columns)}.", name="scores")
+    if scores:
+        if "customer_id" not in data.columns:
+            raise DataContractError(f"{where}: list '{name}' has scores but no customer_id column; "
+                                    f"found {list(data.columns)}.")
+        dup = data["customer_id"][data["customer_id"].duplicated()].unique()
+        if len(dup):
+            shown = ", ".join(str(v) for v in dup[:5])
+            raise DataContractError(f"{where}: list '{name}' has scores but {len(dup):,} customer_id "
+                                    f"value(s) appear more than once (e.g. {shown}).")
+    kept_personal = [c for c in data.columns
+                     if str(c).lower() in PERSONAL_COLUMNS | {p.lower() for p in personal}]
+    entry = {
+        "name": name,
+        "title": title or name.replace("_", " ").replace("-", " ").capitalize(),
+        "rows": int(len(data)),
+        "columns": list(data.columns),
+        "personal_columns": kept_personal,
+        "scores": scores,
+        "files": {"csv": f"{LISTS}/{name}.csv", "parquet": f"{LISTS}/{name}.parquet"},
+        "published": False,
+    }
+    target = folder if folder is not None else os.environ.get(LISTS_DIR_ENV)
+    if target:
+        target = Path(target)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{name}.csv").write_bytes(to_csv_bytes(data))
+        data.to_parquet(target / f"{name}.parquet", index=False)
+        entry["published"] = True
+        manifest = [e for e in read_manifest(target) if e["name"] != name] + [entry]
+        (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if display:
+        _display(entry, entry["published"])
+    return entry
+
+
+# ------------------------------------------------------------------------------ runner side
+
+def read_manifest(folder: str | Path) -> list[dict]:
+    """The entries of ``folder/lists.json`` (``folder``: a lists folder); [] if there is none."""
+    path = Path(folder) / MANIFEST
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and "name" in e] if isinstance(entries, list) else []
+
+
+def read_list(folder: str | Path, name: str) -> pd.DataFrame | None:
+    """List ``name`` from a lists folder (its Parquet file), or None if it is not there."""
+    path = Path(folder) / f"{name}.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+@contextlib.contextmanager
+def staging(folder: Path):
+    """Point ``CRMLIB_LISTS_DIR`` at ``folder`` while a kernel is started (it inherits it)."""
+    saved = os.environ.get(LISTS_DIR_ENV)
+    os.environ[LISTS_DIR_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        if saved is None:
+            os.environ.pop(LISTS_DIR_ENV, None)
+        else:
+            os.environ[LISTS_DIR_ENV] = saved
+
+
+def collect(run_tmp: Path, *, ok: bool) -> list[dict]:
+    """The lists a finished notebook wrote into ``run_tmp/lists``; all removed if it failed."""
+    folder = Path(run_tmp) / LISTS
+    if not ok:
+        shutil.rmtree(folder, ignore_errors=True)
+        return []
+    entries = [e for e in read_manifest(folder)
+               if (folder / f"{e['name']}.csv").is_file() and (folder / f"{e['name']}.parquet").is_file()]
+    return entries
+
+
+_LIST_LINK = re.compile(r'<a\s[^>]*class="crmlib-list"[^>]*>')
+
+
+def publish_latest(report_dir: Path, run_dir: Path, run_id: str, html: bytes) -> bytes:
+    """Copy ``run_dir/lists`` to ``report_dir/lists/<run_id>/`` and return ``html`` linking there.
+
+    The copy is complete (written to a hidden folder, then renamed) before the caller replaces
+    ``latest.html``; older copies are removed by :func:`drop_old_latest` afterwards.
+    """
+    source = Path(run_dir) / LISTS
+    if not source.is_dir():
+        return html
+    target_root = Path(report_dir) / LISTS
+    target_root.mkdir(parents=True, exist_ok=True)
+    final = target_root / run_id
+    if not final.is_dir():
+        tmp = target_root / f".tmp-{run_id}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source, tmp)
+        os.replace(tmp, final)
+    return relink(html.decode("utf-8"), f"{LISTS}/{run_id}/").encode("utf-8")
+
+
+def relink(page: str, prefix: str) -> str:
+    """``page`` with its list links (``href="lists/NAME..."``) pointing into ``prefix`` instead."""
+    return _LIST_LINK.sub(lambda m: m.group(0).replace(f'href="{LISTS}/', f'href="{prefix}', 1), page)
+
+
+def drop_old_latest(report_dir: Path, keep: str | None) -> None:
+    """Remove ``report_dir/lists/*`` except the run ``keep`` (the one latest.html links)."""
+    root = Path(report_dir) / LISTS
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        if path.is_dir() and path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)
