@@ -30,6 +30,7 @@ import pandas as pd
 
 from .._validation import check_type
 from ..errors import DataContractError
+from .figures import NOTHING_TO_COMPARE, changes_html
 
 __all__ = [
     "KEY_FIGURES_MIME",
@@ -50,7 +51,6 @@ __all__ = [
 PREVIOUS_SUMMARY_ENV = "CRMLIB_PREVIOUS_SUMMARY"
 PREVIOUS_LISTS_ENV = "CRMLIB_PREVIOUS_LISTS"
 KEY_FIGURES_MIME = "application/vnd.crmlib.key-figures+json"
-NOTHING_TO_COMPARE = "This is the report's first successful run: there is nothing to compare yet."
 NEW, GONE = "(new)", "(gone)"
 
 
@@ -265,7 +265,6 @@ def fill_key_figures(outputs: list, summary: dict) -> list:
     the key figures last run and this run (from ``summary``'s metrics): for the stakeholder page."""
     from nbformat.v4 import new_output
 
-    from .figures import changes_html
 
     filled = []
     for out in outputs:

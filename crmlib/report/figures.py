@@ -15,6 +15,9 @@ import html
 import math
 import numbers
 
+#: What a report says on its first successful run (crmlib.report.changes shows it too).
+NOTHING_TO_COMPARE = "This is the report's first successful run: there is nothing to compare yet."
+
 __all__ = ["FIGURES", "changes_html", "format_change", "format_value", "label", "sparkline_svg",
            "trend_points", "unit"]
 
@@ -139,8 +142,6 @@ def format_change(name: str, before, after) -> str:
 def changes_html(previous: dict | None, current: dict, *, previous_started: str | None = None) -> str:
     """An HTML table of every key figure last run, this run and the change (escaped)."""
     if previous is None:
-        from .changes import NOTHING_TO_COMPARE
-
         return f'<p class="crmlib-since-none">{html.escape(NOTHING_TO_COMPARE)}</p>'
     when = (previous_started or "").replace("T", " ").replace("Z", "")[:16]
     rows = []
