@@ -145,3 +145,29 @@ def test_crmlib_forget_command(erased, capsys, tmp_path):
     assert pd.read_parquet(next((copy / "sales").rglob("contacts.parquet")))["customer_id"].min() == 5
     assert main(["forget", "x", "--reports-dir", str(copy)]) == 2
     assert "error: crmlib forget: a customer id must be a whole number; got 'x'." in capsys.readouterr().err
+
+
+def test_scores_written_back_are_deleted_too_but_never_in_the_source(tmp_path, small_url):
+    import sqlalchemy as sa
+
+    from crmlib.errors import CrmlibError
+
+    url = f"sqlite:///{tmp_path / 'scores.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.execute(sa.text("CREATE TABLE customer_scores (run_id TEXT, report TEXT, customer_id "
+                            "INTEGER, name TEXT, value REAL)"))
+        con.execute(sa.text("INSERT INTO customer_scores VALUES ('r', 'x', :c, 's', 1.0)"),
+                    [{"c": c} for c in (1, 2, 2, 3, 4)])
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    result = forget(["2", "4"], reports_dir=reports, scores_db=url)
+    assert result.scores_removed == 3
+    with engine.connect() as con:
+        left = sorted(r[0] for r in con.execute(sa.text("SELECT customer_id FROM customer_scores")))
+    engine.dispose()
+    assert left == [1, 3]
+    assert audit.read_log(reports)[0][-1]["scores_removed"] == 3
+    with pytest.raises(CrmlibError, match="source"):
+        forget(["1"], reports_dir=reports, scores_db=small_url, db_url=small_url)
+    assert len(audit.read_log(reports)[0]) == 1  # refused before anything changed

@@ -112,6 +112,9 @@ def register(subparsers) -> None:
                         "them wherever they appear (default: the notebooks' default database)")
     p.add_argument("--reference", metavar="TEXT", default=None,
                    help="the request's reference (e.g. a ticket number), kept in the audit log")
+    p.add_argument("--scores-db", metavar="URL", default=None,
+                   help="also delete their rows from customer_scores in this database (the one "
+                        "--scores-to writes; never the source)")
     p.add_argument("--reports-dir", type=Path, default=None)
     p.set_defaults(func=_cmd_forget)
 
@@ -263,7 +266,7 @@ def _cmd_forget(args) -> int:
     from .forget import forget
 
     result = forget(args.customer_ids, reports_dir=args.reports_dir or _config.REPORTS_DIR,
-                    db_url=args.db, reference=args.reference)
+                    db_url=args.db, reference=args.reference, scores_db=args.scores_db)
     for line in result.lines():
         print(line)
     return 0

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import redact_url
 from ..errors import CrmlibError, ParameterError
 from . import audit, store
 
@@ -60,12 +61,14 @@ class ForgetResult:
     customers: int
     rows_removed: int = 0
     files: dict[str, str] = field(default_factory=dict)  # changed file -> new sha256
-    redacted_strings: int = 0
     database_read: bool = False
+    scores_removed: int | None = None  # rows deleted from customer_scores (with scores_db)
 
     def lines(self) -> list[str]:
         out = [f"forgot {self.customers} customer(s): {self.rows_removed:,} list row(s) removed, "
                f"{len(self.files)} file(s) changed."]
+        if self.scores_removed is not None:
+            out.append(f"customer_scores: {self.scores_removed:,} row(s) deleted.")
         if not self.database_read:
             out.append("note: the source database could not be read; names and e-mail addresses "
                        "outside the customers' table rows were not searched for.")
@@ -358,8 +361,32 @@ def _all_locks(reports_dir: Path, timeout: float):
             lock.release()
 
 
+def _forget_scores(url: str, ids: set[str], source: str | None) -> int:
+    """Delete the customers' rows from ``customer_scores`` in the scores database (ours, never the
+    source: :func:`crmlib.report.scores.check_target` refuses it); one transaction."""
+    import sqlalchemy as sa
+
+    from .scores import TABLE, check_target
+
+    check_target(url, source)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as con:
+            if not sa.inspect(con).has_table(TABLE):
+                return 0
+            table = sa.Table(TABLE, sa.MetaData(), autoload_with=con)
+            done = con.execute(table.delete().where(table.c.customer_id.in_(sorted(int(i) for i in ids))))
+            return int(done.rowcount or 0)
+    except sa.exc.SQLAlchemyError as err:
+        raise CrmlibError(f"crmlib forget: the scores database cannot be updated: "
+                          f"{' '.join(str(err).split())[:200]}") from err
+    finally:
+        engine.dispose()
+
+
 def forget(customer_ids: Iterable, *, reports_dir: str | Path, db_url: str | None = None,
-           reference: str | None = None, lock_timeout: float = 120.0) -> ForgetResult:
+           reference: str | None = None, scores_db: str | None = None,
+           lock_timeout: float = 120.0) -> ForgetResult:
     """Erase customers from everything published under ``reports_dir`` (see the module docstring).
 
     Parameters
@@ -371,6 +398,9 @@ def forget(customer_ids: Iterable, *, reports_dir: str | Path, db_url: str | Non
         default database). Unreachable: only the rows identified by customer_id are removed.
     reference : str, optional
         The request's reference for the audit log (a ticket number, not personal data).
+    scores_db : str, optional
+        The database ``crmlib run --scores-to`` writes: the customers' rows of
+        ``customer_scores`` are deleted there too (never the source database).
     lock_timeout : float, default=120
         Seconds to wait for a running report to finish.
 
@@ -388,6 +418,10 @@ def forget(customer_ids: Iterable, *, reports_dir: str | Path, db_url: str | Non
     ids = _ids(customer_ids)
     reports_dir = Path(reports_dir)
     started = _dt.datetime.now(_dt.UTC)
+    if scores_db:
+        from .scores import check_target
+
+        check_target(scores_db, db_url)  # before anything changes
     people, strings, read = _people(ids, db_url)
     result = ForgetResult(customers=len(ids), database_read=read)
     changed: set[Path] = set()
@@ -418,6 +452,8 @@ def forget(customer_ids: Iterable, *, reports_dir: str | Path, db_url: str | Non
                 elif f.suffix == ".ipynb" and _redact_notebook(f, ids, people, strings) >= 0:
                     changed.add(f)
         _rebuild_indexes(reports_dir)
+        if scores_db:
+            result.scores_removed = _forget_scores(scores_db, ids, db_url)
     except BaseException:
         status = "failed"
         raise
@@ -429,6 +465,8 @@ def forget(customer_ids: Iterable, *, reports_dir: str | Path, db_url: str | Non
             "ended": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "status": status, "customers": result.customers, "reference": reference,
             "rows_removed": result.rows_removed, "database_read": read, "parameters": {},
+            "scores_db": redact_url(scores_db) if scores_db else None,
+            "scores_removed": result.scores_removed,
             "sites": sorted({p.relative_to(reports_dir).parts[0] for p in changed
                              if _is_site(reports_dir / p.relative_to(reports_dir).parts[0])}),
             "files": result.files,
