@@ -295,3 +295,19 @@ def test_site_about_files_hold_no_parameters(run):
     assert set(about) == {"report", "title", "run_id", "started", "mask_pii", "metrics", "findings",
                           "notebook", "lists"}
     assert about["lists"][0]["files"]["csv"].startswith(f"lists/{about['run_id']}/")
+
+
+def test_an_unmasked_run_still_gives_masked_sites_a_masked_run(tmp_path, run):
+    from crmlib.report.runner import run_reports
+
+    notebooks = copy_notebooks(tmp_path / "notebooks", ("people",))
+    cfg = write(tmp_path, "audiences:\n  m: {reports: [people], lists: all, notebooks: true}")
+    (result,) = run_reports(["people"], notebooks_dir=notebooks, reports_dir=tmp_path / "reports",
+                            progress=False, timeout=120, mask_pii=False, audiences=cfg)
+    assert result.ok and result.summary["mask_pii"] is False and result.sites == []
+    (again,) = result.policy_runs
+    assert again.ok and again.summary["mask_pii"] is True and again.sites == ["m"]
+    assert again.run_dir.is_relative_to(aud.policy_tree(tmp_path / "reports", True))
+    people = run.people()
+    assert personal_hits(tmp_path / "reports" / "people", people)  # the analysts asked for names
+    assert personal_hits(tmp_path / "reports" / "m", people) == []

@@ -51,10 +51,15 @@ def audit_path(reports_dir: str | Path) -> Path:
 
 def who() -> dict:
     """The OS user, host and process id of this process."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    try:  # the account the process runs as, not $USER (which anyone can set)
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # Windows, or no passwd entry (containers)
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
     return {"user": user, "host": socket.gethostname(), "pid": os.getpid()}
 
 

@@ -344,6 +344,8 @@ def _all_locks(reports_dir: Path, timeout: float):
     if trees.is_dir():
         for tree in trees.iterdir():
             names |= {(tree, n) for n in store.list_reports(tree)}
+    names |= {(reports_dir, f"site-{p.name}") for p in reports_dir.iterdir() if _is_site(p)} \
+        if reports_dir.is_dir() else set()
     held = []
     try:
         for name in sorted(names, key=str):
@@ -352,8 +354,8 @@ def _all_locks(reports_dir: Path, timeout: float):
             try:
                 lock.acquire()
             except Timeout as err:
-                raise CrmlibError(f"crmlib forget: report '{report}' is running; try again when it "
-                                  f"has finished.") from err
+                raise CrmlibError(f"crmlib forget: '{report}' is being published; try again when "
+                                  f"it has finished.") from err
             held.append(lock)
         yield
     finally:
