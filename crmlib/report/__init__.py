@@ -4,9 +4,7 @@ Modules: :mod:`~crmlib.report.params` (parameters cell, types), :mod:`~crmlib.re
 (which kernel), :mod:`~crmlib.report.runner` (papermill execution, atomic publish, summary.json),
 :mod:`~crmlib.report.render` (stakeholder HTML), :mod:`~crmlib.report.index` (index.html),
 :mod:`~crmlib.report.store` (folder layout, prune), :mod:`~crmlib.report.schedule`
-(schedules.yml, foreground scheduler, crontab lines), :mod:`~crmlib.report.audiences` (a site per
-audience), :mod:`~crmlib.report.audit` (reports/audit.jsonl), :mod:`~crmlib.report.forget`
-(erasure), :mod:`~crmlib.report.cli` (commands).
+(schedules.yml, foreground scheduler, crontab lines), :mod:`~crmlib.report.cli` (commands).
 Importing this package imports none of them (papermill and nbconvert are slow to import).
 """
 

@@ -16,8 +16,6 @@
         parameters: {min_support: 0.01}
         mask_pii: true
         db: null           # database URL; better leave it to CRMLIB_DB_URL (no password in files)
-    audiences: audiences.yml  # sites per audience (default: audiences.yml beside notebooks/ if
-                              # there is one; null: none), see crmlib.report.audiences
 
 ``crmlib schedule`` checks the whole file first (cron expressions with croniter, notebook names,
 parameter names and types), then runs in the foreground: it sleeps until the next job is due and
