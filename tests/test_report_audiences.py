@@ -311,3 +311,19 @@ def test_an_unmasked_run_still_gives_masked_sites_a_masked_run(tmp_path, run):
     people = run.people()
     assert personal_hits(tmp_path / "reports" / "people", people)  # the analysts asked for names
     assert personal_hits(tmp_path / "reports" / "m", people) == []
+
+
+def test_prune_ages_the_runs_made_for_audiences_too(tmp_path, capsys):
+    from crmlib.cli import main
+
+    reports = tmp_path / "reports"
+    for tree in (reports, aud.policy_tree(reports, False)):
+        for run_id in ("20260101T000000Z", "20260102T000000Z", "20260103T000000Z"):
+            folder = tree / "runs" / "x" / run_id
+            folder.mkdir(parents=True)
+            (folder / "summary.json").write_text(json.dumps({"report": "x", "run_id": run_id,
+                                                             "status": "ok"}))
+    assert main(["prune", "--keep", "1", "--reports-dir", str(reports)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "deleted 4 run folders."
+    for tree in (reports, aud.policy_tree(reports, False)):
+        assert [p.name for p in (tree / "runs" / "x").iterdir()] == ["20260103T000000Z"]
