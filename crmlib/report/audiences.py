@@ -169,6 +169,17 @@ def _as_names(value, *, allow_keywords: tuple[str, ...]) -> list[str] | str | No
 def load_audiences(path: str | Path, *, notebooks_dir: str | Path) -> Audiences:
     """Read and check ``audiences.yml`` against the notebooks in ``notebooks_dir``.
 
+    Parameters
+    ----------
+    path : str or Path
+        The audiences file.
+    notebooks_dir : str or Path
+        The notebooks its reports and lists must exist in.
+
+    Returns
+    -------
+    Audiences
+
     Raises
     ------
     ParameterError
