@@ -124,6 +124,11 @@ def test_redact_html_drops_the_rows_by_column_or_row_label():
     assert "Ben" in out and "b@x.org" in out and "Write to [erased]" in out
     out, n = redact_html(page, {"9"}, people=[("Ben", "Ben")])
     assert n == 1 and "Ben" not in out
+    pairs = ("<table><thead><tr><th></th><th>left_id</th><th>right_id</th><th>score</th></tr></thead>"
+             "<tbody><tr><th>0</th><td>12</td><td>1043</td><td>0.9</td></tr>"
+             "<tr><th>1</th><td>12</td><td>13</td><td>0.8</td></tr></tbody></table>")
+    out, n = redact_html(pairs, {"1043"})
+    assert n == 1 and "1043" not in out and "<td>13</td>" in out
 
 
 @pytest.mark.parametrize("bad", ["abc", "1.5", "-3", ""])

@@ -7,7 +7,8 @@ runs made again for audiences in ``.audiences/`` and every audience site):
    removed; the manifests (``lists.json``, ``summary.json``, ``latest.json``, a site's
    ``about.json``) and the pages' "Lists to download" tables get the new row counts.
 2. **Pages and executed notebooks** (``*.html``, ``*.ipynb``): every table row whose
-   ``customer_id`` cell (a column or the row label) is one of the customers is dropped; in a
+   customer-id cell (a column or the row label named in :data:`ID_COLUMNS` or ending in
+   ``customer_id``) is one of the customers is dropped; in a
    notebook the output's plain-text twin of a changed table is replaced by a note. When the source
    database can be read, the customers' full names, e-mail addresses and phone numbers are
    replaced by ``[erased]`` wherever they still appear (prose, logs, tables without a
@@ -41,9 +42,12 @@ from ..config import redact_url
 from ..errors import CrmlibError, ParameterError
 from . import audit, store
 
-__all__ = ["ForgetResult", "forget", "redact_html"]
+__all__ = ["ID_COLUMNS", "ForgetResult", "forget", "redact_html"]
 
 ERASED = "[erased]"
+#: Table columns (lower case) that hold a customer id: ``customer_id`` (also as a suffix) and the
+#: duplicate pairs of the data-quality report (``left_id``, ``right_id``).
+ID_COLUMNS = frozenset({"customer_id", "left_id", "right_id"})
 NOTE = "[output removed on an erasure request]"
 _SKIP_DIRS = {store.LOCKS}
 _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
@@ -101,7 +105,8 @@ def _id_positions(table: str) -> set[int]:
     positions = set()
     for row in rows:
         for i, (_, cell) in enumerate(_CELL.findall(row)):
-            if _cell_text(cell).lower() == "customer_id":
+            name = _cell_text(cell).lower()
+            if name in ID_COLUMNS or name.endswith("customer_id"):
                 positions.add(i)
     return positions
 
