@@ -327,3 +327,17 @@ def test_prune_ages_the_runs_made_for_audiences_too(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "deleted 4 run folders."
     for tree in (reports, aud.policy_tree(reports, False)):
         assert [p.name for p in (tree / "runs" / "x").iterdir()] == ["20260103T000000Z"]
+
+
+def test_a_site_whose_audience_left_the_file_is_deleted(run, tmp_path):
+    import shutil
+
+    reports = tmp_path / "reports"
+    shutil.copytree(run.reports / "board", reports / "board")
+    shutil.copytree(run.reports / "service", reports / "service")
+    (reports / "notes").mkdir()  # not a site: left alone
+    (reports / "notes" / "about.json").write_text("{}")
+    cfg = aud.Audiences(path=run.audiences, audiences={
+        "service": aud.Audience(name="service", reports=("ok",), mask_pii=False)})
+    assert aud.retire_sites(cfg, reports) == ["board"]
+    assert sorted(p.name for p in reports.iterdir()) == [".locks", "notes", "service"]

@@ -19,7 +19,8 @@ run, ``reports/<audience>/index.html`` and ``reports/<audience>/<report>/latest.
 ``latest.ipynb`` with ``notebooks: true`` and the received lists under
 ``reports/<audience>/<report>/lists/<run id>/``) for every audience whose ``reports`` hold the
 report. A site folder holds nothing else: a report leaves the folder when it leaves the audience's
-set. Access control is the web server's or file share's: serve each ``reports/<audience>/`` to
+set, and a site whose audience left the file is deleted at the next run. Access control is the
+web server's or file share's: serve each ``reports/<audience>/`` to
 its own group only, and nothing else of ``reports/`` (see docs/reports.md).
 
 Personal data never leaks into a masked site, by construction: masking happens inside the kernel
@@ -52,7 +53,8 @@ from ..errors import ParameterError
 from . import store
 
 __all__ = ["AUDIENCES_FILE", "Audience", "Audiences", "POLICY_TREES", "declared_lists",
-           "default_path", "load_audiences", "policy_tree", "publish_run", "build_site_index"]
+           "default_path", "load_audiences", "policy_tree", "publish_run", "build_site_index",
+           "retire_sites"]
 
 AUDIENCES_FILE = "audiences.yml"
 TOP_KEYS = ("audiences",)
@@ -405,6 +407,29 @@ def _templates():
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def retire_sites(config: Audiences, reports_dir: str | Path) -> list[str]:
+    """Delete the sites of audiences no longer in ``config`` (folders holding a site's
+    ``about.json``), so that nobody keeps reading what an audience was once given."""
+    from filelock import FileLock
+
+    reports_dir = Path(reports_dir)
+    gone = []
+    if not reports_dir.is_dir():
+        return gone
+    for folder in sorted(reports_dir.iterdir()):
+        if folder.name in config.audiences or not (folder / SITE_META).is_file():
+            continue
+        try:
+            meta = json.loads((folder / SITE_META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("audience") == folder.name:
+            with FileLock(str(store.lock_path(reports_dir, f"site-{folder.name}")), timeout=120):
+                shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder.name)
+    return gone
 
 
 def _site_entry(folder: Path) -> dict | None:

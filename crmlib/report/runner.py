@@ -677,9 +677,10 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
                       mask_pii=mask_pii)
     sites = None
     if audiences is not None:
-        from .audiences import load_audiences
+        from .audiences import load_audiences, retire_sites
 
         sites = load_audiences(audiences, notebooks_dir=notebooks_dir)
+        retire_sites(sites, reports_dir)
     kernel_name = resolve_kernel()
     if progress is None:
         progress = sys.stderr.isatty()
