@@ -37,8 +37,8 @@ $(DB): | $(STAMP)
 
 sample: $(DB) ## build the sample CRM database (data/crm.sqlite) if it is missing
 
-reports: $(DB) ## run every notebook with papermill and publish HTML into reports/
-	$(BIN)/crmlib run all
+reports: $(DB) ## run every notebook and publish reports/ plus a site per audience of audiences.yml
+	$(BIN)/crmlib run all --audiences audiences.yml
 
 prune: $(STAMP) ## keep the newest 30 runs per report
 	$(BIN)/crmlib prune --keep 30
@@ -66,5 +66,5 @@ lint: $(STAMP) ## ruff over the package, tests and benchmarks
 	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[lint]'
 	$(BIN)/ruff check crmlib tests benchmarks
 
-clean: ## remove the environment, generated data and reports
-	rm -rf $(VENV) $(DB) reports/*/ reports/index.html site
+clean: ## remove the environment, generated data, reports and the docs site (not the audit log)
+	rm -rf $(VENV) $(DB) reports/*/ reports/.audiences reports/index.html site  # reports/audit.jsonl stays: the audit trail

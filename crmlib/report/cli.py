@@ -1,4 +1,4 @@
-"""Commands ``crmlib run``, ``crmlib schedule``, ``crmlib prune`` and ``crmlib index``.
+"""Commands ``crmlib run``, ``schedule``, ``prune``, ``index``, ``audit`` and ``forget``.
 
 ``register(subparsers)`` adds them to crmlib's argparse CLI; each sets ``func`` to a handler that
 takes the parsed arguments and returns the exit code. Errors a user can cause raise
@@ -26,7 +26,8 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    """Add ``run``, ``schedule``, ``prune`` and ``index`` to crmlib's subcommands."""
+    """Add ``run``, ``schedule``, ``prune``, ``index``, ``audit`` and ``forget`` to crmlib's
+    subcommands."""
     from .runner import DEFAULT_TIMEOUT
 
     p = subparsers.add_parser(
@@ -58,6 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--retries", type=int, default=0, metavar="N",
                    help="run a failed report again up to N times (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _audience_args(p)
     _dirs(p)
     p.set_defaults(func=_cmd_run)
 
@@ -72,6 +74,7 @@ def register(subparsers) -> None:
     p.add_argument("--run-job", metavar="JOB", default=None,
                    help="run one job now (with its retries and on_failure) and exit")
     p.add_argument("--list", action="store_true", help="list the jobs and their next run times")
+    _audience_args(p)
     _dirs(p)
     p.set_defaults(func=_cmd_schedule)
 
@@ -85,6 +88,57 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("index", help="rebuild reports/index.html from the recorded runs")
     p.add_argument("--reports-dir", type=Path, default=None)
     p.set_defaults(func=_cmd_index)
+
+    p = subparsers.add_parser(
+        "audit", help="print the audit log (reports/audit.jsonl) as a table",
+        description="One row per report run and per erasure request, oldest first.")
+    p.add_argument("--since", metavar="DATE", default=None,
+                   help="only entries that started at or after this ISO date or time (UTC)")
+    p.add_argument("--report", metavar="NAME", default=None, help="only the runs of this report")
+    p.add_argument("--json", action="store_true", help="print the matching JSON lines instead")
+    p.add_argument("--reports-dir", type=Path, default=None)
+    p.set_defaults(func=_cmd_audit)
+
+    p = subparsers.add_parser(
+        "forget", help="erase customers from every published list and page (not from the CRM)",
+        description="Remove the customers from every published list and run-history list (CSV, "
+                    "Parquet), drop the table rows that name them from every page and executed "
+                    "notebook (audience sites included), and record the request in the audit log "
+                    "without the ids. The source database is never written: erasing the customer "
+                    "there is the CRM's job.")
+    p.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="read the customers' names, e-mail and phone here (read-only) to redact "
+                        "them wherever they appear (default: the notebooks' default database)")
+    p.add_argument("--reference", metavar="TEXT", default=None,
+                   help="the request's reference (e.g. a ticket number), kept in the audit log")
+    p.add_argument("--scores-db", metavar="URL", default=None,
+                   help="also delete their rows from customer_scores in this database (the one "
+                        "--scores-to writes; never the source)")
+    p.add_argument("--reports-dir", type=Path, default=None)
+    p.set_defaults(func=_cmd_forget)
+
+
+def _audience_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--audiences", type=Path, default=None, metavar="FILE",
+                       help="publish a site per audience of FILE into reports/<audience>/ "
+                            "(default: audiences.yml beside the notebooks folder, if there is one)")
+    group.add_argument("--no-audiences", action="store_true",
+                       help="publish no audience sites, even if an audiences.yml exists")
+
+
+def _audiences_file(args, notebooks_dir) -> Path | None:
+    """The audiences file a command uses (see ``--audiences``)."""
+    from .. import config as _config
+    from .audiences import default_path
+
+    if args.no_audiences:
+        return None
+    if args.audiences is not None:
+        return args.audiences
+    path = default_path(notebooks_dir or _config.NOTEBOOKS_DIR)
+    return path if path.is_file() else None
 
 
 def _quiet_papermill() -> None:
@@ -103,7 +157,16 @@ def _print_results(results) -> int:
         extra = getattr(r, "scores_line", lambda: None)()
         if extra:
             print(extra)
-    failed = [r for r in results if r.failed]
+        for again in getattr(r, "policy_runs", []):
+            masked = "masked" if again.summary.get("mask_pii", True) is not False else "unmasked"
+            print(f"  {again.line().rstrip()}  (again, {masked}, for audiences)")
+        for run in [r, *getattr(r, "policy_runs", [])]:
+            if getattr(run, "sites_error", ""):
+                print(f"{'SITES FAILED':<13} {run.report:<23} {run.sites_error}")
+            elif getattr(run, "sites", None):
+                print(f"{'sites':<13} {run.report:<23} {', '.join(run.sites)}")
+    failed = [r for r in results if r.failed or any(a.failed for a in getattr(r, "policy_runs", []))
+              or getattr(r, "sites_error", "")]
     total = len(results)
     idle = sum(r.status == STATUS_NOT_APPLICABLE for r in results)
     done = total - len(failed) - idle
@@ -129,7 +192,7 @@ def _cmd_run(args) -> int:
         args.names, notebooks_dir=args.notebooks_dir, reports_dir=args.reports_dir,
         parameters=params, db_url=args.db, mask_pii=not args.no_mask_pii, timeout=args.timeout,
         retries=args.retries, progress=False if args.no_progress else None,
-        scores_to=args.scores_to,
+        scores_to=args.scores_to, audiences=_audiences_file(args, args.notebooks_dir),
     )
     return _print_results(results)
 
@@ -140,6 +203,8 @@ def _cmd_schedule(args) -> int:
     _quiet_papermill()
     config = schedule.load_schedules(args.config, notebooks_dir=args.notebooks_dir,
                                      reports_dir=args.reports_dir)
+    if args.no_audiences or args.audiences is not None:
+        config = schedule.with_audiences(config, _audiences_file(args, config.notebooks_dir))
     if args.crontab:
         sys.stdout.write(schedule.crontab_lines(config))
         return 0
@@ -159,7 +224,13 @@ def _cmd_prune(args) -> int:
     from .store import prune
 
     reports_dir = args.reports_dir or _config.REPORTS_DIR
+    from .audiences import POLICY_TREES, policy_tree
+
     removed = prune(reports_dir, keep=args.keep, report=args.report, dry_run=args.dry_run)
+    for masked in POLICY_TREES:  # the runs made again for audiences age the same way
+        if (policy_tree(reports_dir, masked) / "runs").is_dir():
+            removed += prune(policy_tree(reports_dir, masked), keep=args.keep, report=args.report,
+                             dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     for path in removed:
         print(f"{verb} {path}")
@@ -174,4 +245,34 @@ def _cmd_index(args) -> int:
     from .index import build_index
 
     print(build_index(args.reports_dir or _config.REPORTS_DIR))
+    return 0
+
+
+def _cmd_audit(args) -> int:
+    from .. import config as _config
+    from .audit import format_table, read_log
+
+    records, torn = read_log(args.reports_dir or _config.REPORTS_DIR, since=args.since,
+                             report=args.report)
+    if args.json:
+        import json
+
+        for rec in records:
+            print(json.dumps(rec, ensure_ascii=False))
+    else:
+        print(format_table(records))
+        print(f"{len(records)} entr{'y' if len(records) == 1 else 'ies'}.")
+    if torn:
+        print(f"warning: {torn} torn line(s) skipped", file=sys.stderr)
+    return 0
+
+
+def _cmd_forget(args) -> int:
+    from .. import config as _config
+    from .forget import forget
+
+    result = forget(args.customer_ids, reports_dir=args.reports_dir or _config.REPORTS_DIR,
+                    db_url=args.db, reference=args.reference, scores_db=args.scores_db)
+    for line in result.lines():
+        print(line)
     return 0

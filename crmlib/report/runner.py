@@ -92,6 +92,9 @@ class RunResult:
     summary: dict = field(default_factory=dict)
     message: str = ""
     scores: dict = field(default_factory=dict)
+    sites: list = field(default_factory=list)        # audience sites it was published to
+    policy_runs: list = field(default_factory=list)  # the same report run for other audiences
+    sites_error: str = ""                             # why publishing to the sites failed
 
     @property
     def scores_failed(self) -> bool:
@@ -587,11 +590,54 @@ def _message(summary: dict, run_dir: Path, reports_dir: Path) -> str:
     return f"{where}{err.get('ename', '')}: {evalue}  ({rel(run_dir / (summary['report'] + '.ipynb'))})"
 
 
+def _publish_and_audit(result: RunResult, plan: PlannedRun, sites, reports_dir: Path,
+                       attempts: Callable) -> None:
+    """Audience sites (:mod:`crmlib.report.audiences`) and the audit line of each run
+    (:mod:`crmlib.report.audit`), after the run is published."""
+    from . import audit
+
+    runs = [(result, plan, reports_dir)]
+    if sites is not None and result.ok and "mask_pii" in plan.declared:
+        own = plan.parameters.get("mask_pii", plan.declared["mask_pii"].value) is not False
+        for other in sorted(sites.policies(plan.report) - {own}):
+            from .audiences import policy_tree
+
+            again = PlannedRun(plan.notebook, {**plan.parameters, "mask_pii": other}, plan.declared)
+            tree = policy_tree(reports_dir, other)
+            extra = attempts(again, tree, update_index=False)
+            extra.message = extra.message or str(tree)
+            result.policy_runs.append(extra)
+            runs.append((extra, again, tree))
+    for run, planned, tree in runs:
+        if run.status == STATUS_SKIPPED or run.run_dir is None:
+            continue
+        folders = [run.run_dir]
+        if run.ok:
+            folders += [tree / run.report / name for name in ("latest.html", "latest.ipynb",
+                                                             "latest.json")]
+            folders.append(tree / run.report / "lists" / run.run_dir.name)
+            if sites is not None:
+                from .audiences import publish_run
+
+                try:
+                    run.sites, published = publish_run(sites, reports_dir, run.run_dir, run.summary)
+                    folders += published
+                except Exception as err:  # the report stays published; its sites keep the last good
+                    run.sites_error = " ".join(f"{type(err).__name__}: {err}".split())
+        database = planned.parameters.get("db_url") or _config.default_url()
+        record = audit.run_record(run.summary, status=run.status, sites=run.sites, database=database,
+                                  ended=_iso(_utcnow()), files=audit.file_hashes(reports_dir, folders))
+        if run.sites_error:
+            record["sites_error"] = run.sites_error
+        audit.append(reports_dir, record)
+
+
 def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | None = None,
                 reports_dir: str | Path | None = None, parameters: dict[str, Any] | None = None,
                 db_url: str | None = None, mask_pii: bool = True,
                 timeout: float = DEFAULT_TIMEOUT, retries: int = 0,
                 progress: bool | None = None, scores_to: str | None = None,
+                audiences: str | Path | None = None,
                 on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Check, run and publish the named notebooks (``all``: every notebook), one after another.
 
@@ -616,6 +662,11 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
     scores_to : str, optional
         Database URL to write each successful run's per-customer scores into (table
         ``customer_scores``, see :mod:`crmlib.report.scores`); never the source database.
+    audiences : str or Path, optional
+        An ``audiences.yml``: publish each successful run to the sites of the audiences that see
+        it, running the report again with the other ``mask_pii`` when an audience needs it (see
+        :mod:`crmlib.report.audiences`). Every run is recorded in ``reports/audit.jsonl``
+        (:mod:`crmlib.report.audit`) either way.
     on_result : callable, optional
         Called with each :class:`RunResult` as it is known.
 
@@ -642,25 +693,36 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
         check_target(scores_to, db_url or (parameters or {}).get("db_url"))
     plans = plan_runs(find_notebooks(names, notebooks_dir), parameters, db_url=db_url,
                       mask_pii=mask_pii)
+    sites = None
+    if audiences is not None:
+        from .audiences import load_audiences, retire_sites
+
+        sites = load_audiences(audiences, notebooks_dir=notebooks_dir)
+        retire_sites(sites, reports_dir)
     kernel_name = resolve_kernel()
     if progress is None:
         progress = sys.stderr.isatty()
     secrets = _secrets([db_url, *(parameters or {}).values()])
     reports_dir.mkdir(parents=True, exist_ok=True)
     results = []
-    for plan in plans:
+    def attempts(plan, folder, update_index=True):
         reason = not_applicable_reason(plan)  # checked just before its kernel would start
         if reason is not None:
-            result = record_not_applicable(plan, reason, reports_dir=reports_dir, secrets=secrets)
-        else:
-            for attempt in range(1, retries + 2):
-                result = run_report(plan, reports_dir=reports_dir, kernel_name=kernel_name,
-                                    timeout=timeout, progress=progress, attempt=attempt,
-                                    secrets=secrets)
-                if result.status in (STATUS_OK, STATUS_SKIPPED):
-                    break
+            return record_not_applicable(plan, reason, reports_dir=folder, secrets=secrets,
+                                         update_index=update_index)
+        for attempt in range(1, retries + 2):
+            result = run_report(plan, reports_dir=folder, kernel_name=kernel_name,
+                                timeout=timeout, progress=progress, attempt=attempt,
+                                secrets=secrets, update_index=update_index)
+            if result.status in (STATUS_OK, STATUS_SKIPPED):
+                break
+        return result
+
+    for plan in plans:
+        result = attempts(plan, reports_dir)
         if scores_to and result.ok:
             _write_scores(result, scores_to, reports_dir, redact=_redactor(secrets | _secrets([scores_to])))
+        _publish_and_audit(result, plan, sites, reports_dir, attempts)
         results.append(result)
         if on_result:
             on_result(result)

@@ -62,9 +62,10 @@ from .. import config as _config
 from .._validation import check_interval
 from ..errors import CrmlibError, ParameterError
 
-__all__ = ["Job", "ScheduleConfig", "crontab_lines", "describe", "load_schedules", "run_job", "serve"]
+__all__ = ["Job", "ScheduleConfig", "crontab_lines", "describe", "load_schedules", "run_job", "serve",
+           "with_audiences"]
 
-TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir", "alerts")
+TOP_KEYS = ("defaults", "jobs", "on_failure", "notebooks_dir", "reports_dir", "alerts", "audiences")
 JOB_KEYS = ("cron", "report", "parameters", "timeout", "retries", "on_failure", "db", "mask_pii",
             "scores_to")
 DEFAULT_KEYS = ("timeout", "retries", "on_failure", "mask_pii", "db", "scores_to")
@@ -101,6 +102,7 @@ class ScheduleConfig:
     notebooks_dir: Path
     reports_dir: Path
     alerts: Any = None  # crmlib.report.alerts.Alerts or None
+    audiences: Path | None = None  # audiences.yml the jobs publish sites for (crmlib.report.audiences)
 
 
 def _unknown_keys(where: str, given, allowed) -> None:
@@ -211,6 +213,11 @@ def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path 
                          reports_dir=folder(reports_dir, "reports_dir", _config.REPORTS_DIR),
                          alerts=parse_alerts(raw.get("alerts"), where=where,
                                              default_command=raw.get("on_failure")))
+    cfg.audiences = _audiences_path(raw, path, cfg.notebooks_dir, where)
+    if check_notebooks and cfg.audiences is not None:
+        from .audiences import load_audiences
+
+        load_audiences(cfg.audiences, notebooks_dir=cfg.notebooks_dir)
     if check_notebooks:
         from .runner import find_notebooks, plan_runs
 
@@ -225,6 +232,34 @@ def load_schedules(path: str | Path | None = None, *, notebooks_dir: str | Path 
             except CrmlibError as err:
                 raise type(err)(f"{where}: job '{job.name}': {err}") from err
     return cfg
+
+
+def _audiences_path(raw: dict, path: Path, notebooks_dir: Path, where: str) -> Path | None:
+    """``audiences:`` (a file relative to schedules.yml, or null for none); without the key, the
+    audiences.yml beside the notebooks folder when there is one."""
+    from .audiences import default_path
+
+    if "audiences" in raw:
+        value = raw["audiences"]
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ParameterError(f"{where}: 'audiences' must be a file name or null; got {value!r}.",
+                                 name="audiences")
+        return (path.parent / value).absolute()
+    found = default_path(notebooks_dir)
+    return found if found.is_file() else None
+
+
+def with_audiences(cfg: ScheduleConfig, path: str | Path | None) -> ScheduleConfig:
+    """``cfg`` publishing the sites of another audiences file (None: no sites); checked now."""
+    import dataclasses
+
+    if path is not None:
+        from .audiences import load_audiences
+
+        load_audiences(path, notebooks_dir=cfg.notebooks_dir)
+    return dataclasses.replace(cfg, audiences=Path(path).absolute() if path is not None else None)
 
 
 def _job_or_fail(cfg: ScheduleConfig, name: str) -> Job:
@@ -264,6 +299,8 @@ def run_job(cfg: ScheduleConfig, name: str, *, runner: Callable | None = None) -
     job = _job_or_fail(cfg, name)
     runner = runner or run_reports
     extra = {"scores_to": job.scores_to} if job.scores_to else {}
+    if cfg.audiences is not None:
+        extra["audiences"] = cfg.audiences
     results = runner(job.reports, notebooks_dir=cfg.notebooks_dir, reports_dir=cfg.reports_dir,
                      parameters=job.parameters, db_url=job.db, mask_pii=job.mask_pii,
                      timeout=job.timeout, retries=job.retries, progress=False, **extra)

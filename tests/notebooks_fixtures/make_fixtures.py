@@ -90,3 +90,21 @@ write("listed", [
          '    display(changes.migration_matrix(before, people, "segment"))\n'
          '    display(changes.overlap(before["customer_id"], people["customer_id"]).to_frame("targets"))'),
 ])
+
+write("people", [
+    new_markdown_cell("# People report\n\nA tiny report that shows customers of the sample database "
+                      "by name and e-mail (crmlib.report.audiences, crmlib.report.forget)."),
+    code("db_url = None\nmask_pii = True\nn = 25\nfail = False", tags=["parameters"]),
+    code("from IPython.display import display\n\n"
+         "from crmlib import db, present\nfrom crmlib.report import lists\n\n"
+         "if fail:\n    raise RuntimeError(\"asked to fail\")\n"
+         "with db.connect(db_url) as crm:\n"
+         '    people = crm.customers(["customer_id", "first_name", "last_name", "email", "phone"])\n'
+         'people = people.sort_values("customer_id").head(n).reset_index(drop=True)\n'
+         'present.show_table(people, top_n=n, totals=False, caption="Customers", mask_pii=mask_pii)\n'
+         'display(present.mask_pii(people, enabled=mask_pii).set_index("customer_id").head(5))\n'
+         'lists.publish("contacts", people, title="Contacts", mask_pii=mask_pii)\n'
+         'lists.publish("scores", people[["customer_id"]].assign(score=people["customer_id"] % 7),\n'
+         '              title="Scores", mask_pii=mask_pii)\n'
+         "present.record_metrics(customers=len(people))"),
+])
