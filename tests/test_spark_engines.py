@@ -177,7 +177,9 @@ def test_report_on_spark_local(tmp_path, monkeypatch, small_mart):
                                parameters={**params, "engine": "spark", "spark_master": "local[1]",
                                            "mart": str(small_mart)}, progress=False)
     assert spark_run.status == "ok", spark_run.message
-    (pandas_run,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+    # its own folder: in the spark run's it would be a second run, comparing with the first
+    (pandas_run,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR,
+                                reports_dir=tmp_path / "reports-pandas",
                                 parameters=params, progress=False)
     assert pandas_run.status == "ok", pandas_run.message
     s = json.loads((spark_run.run_dir / "summary.json").read_text())
@@ -203,7 +205,9 @@ def test_payment_default_report_on_spark_local(tmp_path, monkeypatch, small_mart
                                parameters={"engine": "spark", "spark_master": "local[1]",
                                            "mart": str(small_mart)}, progress=False)
     assert spark_run.status == "ok", spark_run.message
-    (pandas_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+    # its own folder: in the spark run's it would be a second run, comparing with the first
+    (pandas_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR,
+                                reports_dir=tmp_path / "reports-pandas",
                                 progress=False)
     assert pandas_run.status == "ok", pandas_run.message
     s = json.loads((spark_run.run_dir / "summary.json").read_text())
