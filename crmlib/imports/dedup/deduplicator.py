@@ -49,9 +49,9 @@ def read_decisions(decisions) -> pd.DataFrame:
         where = f"{where} {path.name}"
     else:
         check_type(decisions, pd.DataFrame, name="decisions", where="Deduplicator")
-        frame = decisions.astype(str)
+        frame = decisions.astype(object).where(decisions.notna(), "").astype(str)
     check_columns(frame, ["left_id", "right_id", "decision"], where=where)
-    decision = frame["decision"].str.strip().str.lower().replace({"nan": "", "none": ""})
+    decision = frame["decision"].fillna("").str.strip().str.lower()
     frame = frame[decision.ne("")].assign(decision=decision[decision.ne("")])
     bad = frame[~frame["decision"].isin(DECISIONS)]
     if len(bad):
@@ -120,7 +120,8 @@ class Deduplicator:
     n_merged_ : int
         Customers merged into another one.
     comparisons_ : list of str
-        The comparisons of the model (those whose columns hold values).
+        The comparisons of the model: those whose columns hold values and whose m probabilities
+        EM could train (splink leaves the others out).
     blocking_rules_ : list of str
         SQL of the blocking rules that made the candidate pairs.
     parameters_ : pandas.DataFrame
@@ -227,8 +228,11 @@ class Deduplicator:
                 log.info("dedup: EM session blocked on %s skipped: no pairs", rule)
                 continue
             sessions.append((rule, session))
-        if sessions:
-            linker._populate_probability_two_random_records_match_from_trained_values()
+        if not sessions:
+            raise DataContractError(
+                f"Deduplicator.fit: {len(keys):,} customers are too few to train the model: no pair agrees on "
+                f"any of {model.training_rules(present)} (the EM training rules)")
+        linker._populate_probability_two_random_records_match_from_trained_values()
         n_pairs = len(keys) * (len(keys) - 1) / 2
         prior = linker._settings_obj._probability_two_random_records_match
         _smooth(linker._settings_obj.comparisons, n_m=prior * n_pairs, n_u=min(self.u_pairs, n_pairs))
@@ -238,8 +242,10 @@ class Deduplicator:
         self.probability_two_random_records_match_ = float(
             self.settings_["probability_two_random_records_match"])
         self.parameters_ = _parameters(linker._settings_obj.comparisons)
-        predictions = linker.inference.predict()
-        self.pairs_ = _pairs(backends.to_pandas(predictions), self.comparisons_)
+        predictions = backends.to_pandas(linker.inference.predict())
+        # splink leaves out a comparison whose m probabilities no session could train
+        self.comparisons_ = [c for c in self.comparisons_ if f"mw_{c}" in predictions]
+        self.pairs_ = _pairs(predictions, self.comparisons_)
         backends.release(db_api)
 
     def _cluster(self, ids: np.ndarray, decisions: pd.DataFrame | None) -> None:
@@ -292,7 +298,10 @@ def _pairs(predictions: pd.DataFrame, comparisons: list[str]) -> pd.DataFrame:
         "decision": pd.Series([None] * len(predictions), dtype=object),
     })
     for name in comparisons:
-        out[name] = predictions[f"mw_{name}"].to_numpy(dtype="float64")
+        weight = predictions[f"mw_{name}"].to_numpy(dtype="float64")
+        if f"mw_tf_adj_{name}" in predictions:  # how common the agreeing value is
+            weight = weight + predictions[f"mw_tf_adj_{name}"].fillna(0).to_numpy(dtype="float64")
+        out[name] = weight
     return out.sort_values(["left_id", "right_id"]).reset_index(drop=True)
 
 

@@ -25,7 +25,7 @@ __all__ = ["KEY_COLUMNS", "SOURCE_COLUMNS", "drop_shared_identifiers", "present_
 SOURCE_COLUMNS = ("first_name", "last_name", "birth_date", "street", "city", "postal_code", "email", "phone")
 
 #: The prepared key columns, in order (``unique_id`` first).
-KEY_COLUMNS = ["unique_id", "first_key", "last_key", "first_ph", "last_ph", "dob_key", "dob_year",
+KEY_COLUMNS = ["unique_id", "first_key", "last_key", "full_key", "first_ph", "last_ph", "dob_key", "dob_year",
                "street_key", "city_key", "postcode_key", "email_key", "email_local", "phone_key"]
 
 # Spellings of the same street word, so '1 Main St.' and '1 MAIN STREET' agree exactly.
@@ -117,7 +117,7 @@ def prepare(customers: pd.DataFrame, *, id_column: str = "customer_id") -> pd.Da
     pandas.DataFrame
         :data:`KEY_COLUMNS`, one row per customer in the input order: ``unique_id`` (int64, the
         id) and string keys (missing as ``None``): ``first_key``, ``last_key`` (lower-case ASCII
-        letters), ``first_ph``, ``last_ph`` (their metaphone codes, so 'Smyth' meets 'Smith' and
+        letters), ``full_key`` (both, for how common the full name is), ``first_ph``, ``last_ph`` (their metaphone codes, so 'Smyth' meets 'Smith' and
         'Katherine' meets 'Catherine'), ``dob_key`` ('YYYYMMDD') and ``dob_year``, ``street_key``
         (lower case, street words spelled out), ``city_key``, ``postcode_key`` (upper case, no
         spaces), ``email_key`` (trimmed, lower case, dots and '+tags' removed from the part before
@@ -135,7 +135,8 @@ def prepare(customers: pd.DataFrame, *, id_column: str = "customer_id") -> pd.Da
                                                                                           regex=True))
     out = pd.DataFrame({
         "unique_id": pd.to_numeric(customers[id_column]).to_numpy().astype("int64"),
-        "first_key": first, "last_key": last, "first_ph": _metaphone(first), "last_ph": _metaphone(last),
+        "first_key": first, "last_key": last, "full_key": (first + " " + last).where(first.notna() & last.notna()),
+        "first_ph": _metaphone(first), "last_ph": _metaphone(last),
         "dob_key": dob, "dob_year": dob.str[:4],
         "street_key": _street(_text(customers, "street")),
         "city_key": _missing_if_empty(_ascii_lower(_text(customers, "city")).str.replace(r"[^a-z]", "",

@@ -30,8 +30,11 @@ def _loose(a: str, b: str) -> str:
     return f"(levenshtein({a}_l, {b}_r) <= 2 AND least(length({a}_l), length({b}_r)) >= 6)"
 
 
-def _level(sql: str, label: str, *, null: bool = False) -> dict:
+def _level(sql: str, label: str, *, null: bool = False, tf: str | None = None) -> dict:
     out = {"sql_condition": sql, "label_for_charts": label}
+    if tf:  # an exact match on a common value ('2008-01-01', 'Michael Smith') is weaker evidence
+        out["tf_adjustment_column"] = tf
+        out["tf_adjustment_weight"] = 1.0
     if null:
         out["is_null_level"] = True
     return out
@@ -61,7 +64,7 @@ def _name_levels(present: set[str]) -> list[dict] | None:
     return [
         _level("(first_key_l IS NULL AND last_key_l IS NULL) OR (first_key_r IS NULL AND last_key_r IS NULL)",
                "null", null=True),
-        _level("first_key_l = first_key_r AND last_key_l = last_key_r", "exact"),
+        _level("full_key_l = full_key_r", "exact", tf="full_key"),
         _level("first_key_l = last_key_r AND last_key_l = first_key_r", "exact, first and last swapped"),
         _level(f"(first_key_l = first_key_r AND {close(ln, ln)}) OR (last_key_l = last_key_r AND {close(f, f)})",
                "one exact, the other one edit or sounds alike"),
@@ -82,7 +85,7 @@ def _birth_date_levels(present: set[str]) -> list[dict] | None:
             "substr(dob_key_r, 7, 2) AND substr(dob_key_l, 7, 2) = substr(dob_key_r, 5, 2))")
     return [
         _level("dob_key_l IS NULL OR dob_key_r IS NULL", "null", null=True),
-        _level("dob_key_l = dob_key_r", "exact"),
+        _level("dob_key_l = dob_key_r", "exact", tf="dob_key"),
         _level("levenshtein(dob_key_l, dob_key_r) <= 1", "one digit differs"),
         _level(f"levenshtein(dob_key_l, dob_key_r) <= 2 OR {swap}", "two digits differ, or day and month swapped"),
         _level("ELSE", "else"),
@@ -194,19 +197,21 @@ def blocking_rules(present: set[str]) -> list[str]:
 
 
 def training_rules(present: set[str]) -> list[str]:
-    """The EM sessions' blocking rules: one on the names (trains everything else), one on another
-    identifier (trains the names).
+    """The EM sessions' blocking rules: one on the names and the e-mail (trains the others), one on
+    another identifier (trains the names and the e-mail).
 
     The second rule avoids the address and the phone where a birth date is known: relatives
     share those, and pairs blocked on them would teach the model that a different first name is
     normal in a match.
     """
     out = []
-    if {"first_key", "last_key"} <= present:
-        out.append("l.first_key = r.first_key AND l.last_key = r.last_key")
-    elif "last_key" in present or "first_key" in present:
-        col = "last_key" if "last_key" in present else "first_key"
-        out.append(f"l.{col} = r.{col}")
+    names = [c for c in ("first_key", "last_key") if c in present]
+    if names:
+        # e-mail addresses are made of names: namesakes share 'anna.smith@' more often than
+        # strangers do, so pairs agreeing on the name would make a shared address look like a
+        # match; blocking on both takes the e-mail out of this session (trained in the other)
+        names += ["email_key"] if "email_key" in present else []
+        out.append(" AND ".join(f"l.{c} = r.{c}" for c in names))
     for col in ("dob_key", "email_key", "phone_key", "postcode_key", "street_key"):
         if col in present:
             out.append(f"l.{col} = r.{col}")
