@@ -107,6 +107,9 @@ class Deduplicator:
         EM stops when no probability moved more than this in an iteration.
     seed : int, default=42
         Seed of the random pairs (the u estimates); the same data and seed give the same model.
+    blocking : bool, default=True
+        False scores every pair (n^2 / 2 of them): for small lists, or to measure what blocking
+        costs in recall.
 
     Attributes
     ----------
@@ -140,7 +143,7 @@ class Deduplicator:
                  recency_column: str = "created_at", id_column: str = "customer_id",
                  max_block_size: int = 50, decisions=None, backend: str = "duckdb", spark=None,
                  u_pairs: float = 1e6, max_iterations: int = 100, em_convergence: float = 1e-4,
-                 seed: int = 42):
+                 seed: int = 42, blocking: bool = True):
         self.threshold = threshold
         self.survivorship = survivorship
         self.recency_column = recency_column
@@ -153,6 +156,7 @@ class Deduplicator:
         self.max_iterations = max_iterations
         self.em_convergence = em_convergence
         self.seed = seed
+        self.blocking = blocking
 
     def _check_params(self) -> None:
         where = "Deduplicator"
@@ -166,6 +170,7 @@ class Deduplicator:
         check_interval(self.max_iterations, 1, None, name="max_iterations", where=where, integer=True)
         check_interval(self.em_convergence, 0, 1, name="em_convergence", where=where, closed="neither")
         check_interval(self.seed, 0, None, name="seed", where=where, integer=True)
+        check_type(self.blocking, bool, name="blocking", where=where)
 
     # ------------------------------------------------------------------ fit
     def fit(self, customers: pd.DataFrame) -> Deduplicator:
@@ -186,6 +191,8 @@ class Deduplicator:
                                   em_convergence=self.em_convergence)
         self.comparisons_ = [c["output_column_name"] for c in settings["comparisons"]]
         self.blocking_rules_ = list(settings["blocking_rules_to_generate_predictions"])
+        if not self.blocking:
+            settings["blocking_rules_to_generate_predictions"] = ["1 = 1"]
         if len(keys) < 2 or not self.comparisons_ or not self.blocking_rules_:
             self._fit_empty(keys)
         else:
