@@ -22,7 +22,8 @@ def database_api(backend: str, spark=None):
         from ...spark.session import get_session  # crmlib's one session helper
 
         session = spark if spark is not None else get_session()
-        return SparkAPI(spark_session=session, register_udfs_automatically=False)
+        # persist (not checkpoint) to cut lineage: needs no checkpoint directory on the cluster
+        return SparkAPI(spark_session=session, register_udfs_automatically=False, break_lineage_method="persist")
     import duckdb
     from splink import DuckDBAPI
 
