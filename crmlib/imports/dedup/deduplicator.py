@@ -100,7 +100,9 @@ class Deduplicator:
     spark : pyspark.sql.SparkSession, optional
         The session for ``backend='spark'``; default :func:`crmlib.spark.get_session`.
     u_pairs : float, default=1e6
-        Random pairs the u probabilities are estimated from.
+        Random pairs the u probabilities are estimated from: every pair of a random sample of about
+        ``sqrt(2 * u_pairs)`` customers, drawn by crmlib (not the engine), so DuckDB and Spark
+        count the same pairs.
     max_iterations : int, default=100
         EM iterations per training session at most.
     em_convergence : float, default=1e-4
@@ -223,7 +225,7 @@ class Deduplicator:
         linker = Linker(frame, settings, log_level=None)
         # the prior, before EM: one pair in n_customers is a match (a neutral start, EM moves it)
         linker._settings_obj._probability_two_random_records_match = min(0.5, 1.0 / len(keys))
-        linker.training.estimate_u_using_random_sampling(max_pairs=self.u_pairs, seed=self.seed)
+        _estimate_u(Linker, db_api, keys, settings, linker, u_pairs=self.u_pairs, seed=self.seed)
         sessions = []
         for rule in model.training_rules(present):
             try:
@@ -293,6 +295,30 @@ class Deduplicator:
         check_fitted(self, "id_map_")
         return merge_clusters(customers, self.id_map_, rules=self.survivorship,
                               recency_column=self.recency_column, id_column=self.id_column)
+
+
+def _estimate_u(Linker, db_api, keys: pd.DataFrame, settings: dict, linker, *, u_pairs: float,  # noqa: N803
+                seed: int) -> None:
+    """u probabilities from every pair of a random sample of customers drawn here, not by the engine.
+
+    splink's own sampling hashes the ids with the engine's hash function and stops counting early
+    once each level has 100 pairs, so DuckDB and Spark would count different random pairs. The
+    sample is drawn with numpy from ``seed`` instead (``k`` customers, ``k (k - 1) / 2`` about
+    ``u_pairs``), and all its pairs are counted: the same pairs, hence the same u, on both engines.
+    """
+    k = min(len(keys), int(0.5 * (math.sqrt(8 * u_pairs + 1) + 1)))
+    rng = np.random.default_rng(seed)
+    sample = keys.iloc[np.sort(rng.choice(len(keys), size=k, replace=False))].reset_index(drop=True)
+    u_linker = Linker(backends.register(db_api, sample), settings, log_level=None)
+    # max_pairs above k^2: splink keeps the whole sample; one chunk, no early stop: every pair counts
+    u_linker.training.estimate_u_using_random_sampling(max_pairs=float(k) * k + 1, min_count_per_level=None,
+                                                       num_chunks=1)
+    for cc, u_cc in zip(linker._settings_obj.comparisons, u_linker._settings_obj.comparisons, strict=True):
+        for cl, u_cl in zip(cc._comparison_levels_excluding_null, u_cc._comparison_levels_excluding_null,
+                            strict=True):
+            for record in u_cl._trained_u_probabilities:
+                cl._add_trained_u_probability(record["probability"], record["description"])
+    linker._populate_m_u_from_trained_values()
 
 
 def _pairs(predictions: pd.DataFrame, comparisons: list[str]) -> pd.DataFrame:
