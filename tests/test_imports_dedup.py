@@ -11,10 +11,10 @@ from crmlib.imports.dedup import (
     REVIEW_COLUMNS,
     Deduplicator,
     find_duplicates,
+    merge_clusters,
     prepare,
     read_decisions,
     review_pairs,
-    merge_clusters,
     score_against_truth,
 )
 from crmlib.imports.dedup import model as dedup_model

@@ -24,7 +24,13 @@ from __future__ import annotations
 
 from .deduplicator import BACKENDS, DECISIONS, PAIR_COLUMNS, Deduplicator, read_decisions
 from .keys import prepare
-from .review import REVIEW_COLUMNS, find_duplicates, plot_match_weights, review_pairs, score_against_truth
+from .review import (
+    REVIEW_COLUMNS,
+    find_duplicates,
+    plot_match_weights,
+    review_pairs,
+    score_against_truth,
+)
 from .survivorship import SURVIVORSHIP_RULES, merge_clusters
 
 __all__ = ["BACKENDS", "DECISIONS", "PAIR_COLUMNS", "REVIEW_COLUMNS", "SURVIVORSHIP_RULES", "Deduplicator",
