@@ -1,4 +1,6 @@
-"""Find and merge duplicate customers: blocking, fuzzy comparison with rapidfuzz, survivorship.
+"""The hand-written matcher crmlib used before splink, kept as the baseline of benchmarks/dedup.py.
+
+Find and merge duplicate customers: blocking, fuzzy comparison with rapidfuzz, survivorship.
 
 Comparing every customer with every other is O(n^2): 5 * 10^9 pairs for 100,000 customers.
 Blocking compares only customers that share a cheap key (the same e-mail, phone digits, birth date
@@ -29,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns, check_fitted, check_interval, check_one_of, check_type
-from .standardise import digits
+from crmlib._validation import check_columns, check_fitted, check_interval, check_one_of, check_type
+from crmlib.imports.standardise import digits
 
 __all__ = ["PAIR_COLUMNS", "SURVIVORSHIP_RULES", "WEIGHTS", "Deduplicator", "candidate_pairs",
            "find_duplicates", "prepare", "score_pairs"]
