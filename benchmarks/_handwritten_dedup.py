@@ -329,34 +329,3 @@ class Deduplicator:
                 except (TypeError, ValueError):
                     pass
         return merged[list(customers.columns)]
-
-
-def score_against_truth(id_map: pd.Series, truth: pd.DataFrame) -> dict[str, float]:
-    """Pairwise precision and recall of a clustering against true duplicate pairs.
-
-    Parameters
-    ----------
-    id_map : pandas.Series
-        Customer id -> canonical id (:attr:`Deduplicator.id_map_`).
-    truth : pandas.DataFrame
-        ``customer_id``, ``duplicate_id`` (``truth_duplicates`` of the sample).
-
-    Returns
-    -------
-    dict
-        ``precision``, ``recall``, ``predicted_pairs``, ``true_pairs``.
-    """
-    clusters = id_map.reset_index()
-    clusters.columns = ["id", "canonical"]
-    pairs = clusters.merge(clusters, on="canonical")
-    pairs = pairs[pairs["id_x"] < pairs["id_y"]]
-    predicted = set(zip(pairs["id_x"], pairs["id_y"], strict=True))
-    true = {(min(a, b), max(a, b)) for a, b in zip(truth["customer_id"], truth["duplicate_id"], strict=True)}
-    # originals with two planted copies make the copies a true pair as well
-    by_original = truth.groupby("customer_id")["duplicate_id"].apply(list)
-    for copies in by_original:
-        true |= {(min(a, b), max(a, b)) for a in copies for b in copies if a != b}
-    hit = len(predicted & true)
-    return {"precision": hit / len(predicted) if predicted else 1.0,
-            "recall": hit / len(true) if true else 1.0,
-            "predicted_pairs": len(predicted), "true_pairs": len(true)}
