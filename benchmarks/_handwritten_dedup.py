@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmlib._validation import check_columns, check_fitted, check_interval, check_one_of, check_type
+from crmlib._validation import check_columns, check_interval, check_one_of, check_type
 from crmlib.imports.standardise import digits
 
 __all__ = ["PAIR_COLUMNS", "SURVIVORSHIP_RULES", "WEIGHTS", "Deduplicator", "candidate_pairs",
@@ -285,47 +285,3 @@ class Deduplicator:
         self.id_map_ = pd.Series(canonical, index=pd.Index(ids, name=self.id_column), name="canonical_id")
         self.n_merged_ = int((self.id_map_.index.to_numpy() != canonical).sum())
         return self
-
-    def merge(self, customers: pd.DataFrame) -> pd.DataFrame:
-        """One row per canonical customer, values chosen by the survivorship rules.
-
-        Returns
-        -------
-        pandas.DataFrame
-            The columns of ``customers``; ``id_column`` holds the canonical id.
-        """
-        check_fitted(self, "id_map_")
-        rules = {"default": "most_complete", **(self.survivorship or {})}
-        frame = customers.copy()
-        key = self.id_column
-        frame["_canonical"] = frame[key].map(self.id_map_).to_numpy()
-        frame["_filled"] = customers.notna().sum(axis=1).to_numpy()
-        recency = (pd.to_datetime(frame[self.recency_column], errors="coerce")
-                   if self.recency_column in frame else pd.Series(pd.NaT, index=frame.index))
-        frame["_recency"] = recency
-        orders = {
-            "most_complete": (["_filled", key], [False, True]),
-            "most_recent": (["_recency", key], [False, True]),
-            "oldest": (["_recency", key], [True, True]),
-            "first": ([key], [True]),
-        }
-        columns = [c for c in customers.columns if c != key]
-        by_rule: dict[str, list[str]] = {}
-        for col in columns:
-            rule = "oldest" if col == self.recency_column and col not in rules else rules.get(col, rules["default"])
-            by_rule.setdefault(rule, []).append(col)
-        parts = []
-        for rule, cols in by_rule.items():
-            by, ascending = orders[rule]
-            ordered = frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
-            parts.append(ordered.groupby("_canonical", sort=True)[cols].first())
-        merged = pd.concat(parts, axis=1)[columns] if parts else pd.DataFrame(index=sorted(set(frame["_canonical"])))
-        merged.index.name = key
-        merged = merged.reset_index()
-        for col in columns:  # groupby.first keeps dtypes mostly; restore the rest
-            if merged[col].dtype != customers[col].dtype:
-                try:
-                    merged[col] = merged[col].astype(customers[col].dtype)
-                except (TypeError, ValueError):
-                    pass
-        return merged[list(customers.columns)]
