@@ -8,8 +8,8 @@ runs made again for audiences in ``.audiences/`` and every audience site):
    ``about.json``) and the pages' "Lists to download" tables get the new row counts.
 2. **Pages and executed notebooks** (``*.html``, ``*.ipynb``): every table row whose
    customer-id cell (a column or the row label named in :data:`ID_COLUMNS` or ending in
-   ``customer_id``) is one of the customers is dropped; in a
-   notebook the output's plain-text twin of a changed table is replaced by a note. When the source
+   ``customer_id``) is one of the customers is dropped, in an interactive table's JSON rows too;
+   in a notebook the output's plain-text twin of a changed table is replaced by a note. When the source
    database can be read, the customers' full names, e-mail addresses and phone numbers are
    replaced by ``[erased]`` wherever they still appear (prose, logs, tables without a
    customer_id). The indexes are rebuilt.
