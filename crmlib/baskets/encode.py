@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .._validation import check_columns, check_one_of, examples
 from ..errors import DataContractError, EmptyDataError, ParameterError
+from .counting import item_counts
 
 __all__ = [
     "FILTERS",
@@ -35,6 +36,7 @@ FILTERS = ("weekday", "channel", "region", "segment")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 ORDER_LINE_COLUMNS = ("order_id", "product_id")
+_TAKE_BLOCK = 1 << 18  # items coded per block from integer transactions
 PRODUCT_COLUMNS = ("product_id", "name")
 _WHERE = "baskets.make_baskets"
 
@@ -126,11 +128,21 @@ class Baskets:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
         codes, labels, lookup = _factorize_items(transactions, int(indptr[-1]))
-        # rows are already in order: CSR straight from the codes (no row array, no COO)
-        m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
-                          shape=(n, len(labels)))
-        m.sum_duplicates()
-        matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
+        codes = codes.astype(np.int32, copy=False)
+        # rows are already in order: CSR straight from the codes (no row array, no COO). When
+        # every row is strictly increasing (sorted baskets without repeats, as the FIMI files
+        # are), the codes are already canonical CSR indices: no sort, no copy
+        if _strictly_increasing_rows(codes, indptr):
+            matrix = sp.csr_matrix((np.ones(len(codes), dtype=bool), codes, indptr),
+                                   shape=(n, len(labels)))
+            matrix.has_canonical_format = True
+        else:
+            m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes, indptr),
+                              shape=(n, len(labels)))
+            del codes
+            m.sum_duplicates()
+            matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr),
+                                   shape=m.shape)
         return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions",
                    source=None if lookup is None else (transactions, *lookup))
 
@@ -252,6 +264,18 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
+def _strictly_increasing_rows(codes: np.ndarray, indptr: np.ndarray) -> bool:
+    """True when the codes rise strictly within every row (indptr delimits the rows)."""
+    if len(codes) < 2:
+        return True
+    rises = codes[1:] > codes[:-1]
+    # a fall is allowed only where a new row starts (positions indptr[1:-1], shifted by one)
+    starts = indptr[1:-1]
+    starts = starts[(starts > 0) & (starts < len(codes))] - 1
+    rises[starts] = True
+    return bool(rises.all())
+
+
 def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Index, tuple | None]:
     """Column code of every item (basket by basket), the sorted labels (object Index) and, for
     compact integer items, the lookup ``(low, code per label - low)``.
@@ -264,22 +288,29 @@ def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Ind
         return np.empty(0, dtype=np.int32), pd.Index([], dtype=object), None
     arr = None
     if set(map(type, chain.from_iterable(transactions))) == {int}:
-        try:
-            arr = np.fromiter(chain.from_iterable(transactions), dtype=np.int64, count=total)
-        except OverflowError:  # ints beyond int64
-            arr = None
+        for dtype in (np.int32, np.int64):  # int32 when the items fit: half the memory
+            try:
+                arr = np.fromiter(chain.from_iterable(transactions), dtype=dtype, count=total)
+                break
+            except OverflowError:  # ints beyond int32 (then int64)
+                arr = None
     if arr is not None:
-        low = int(arr.min())
-        arr -= low
-        span = int(arr.max()) + 1
+        low, high = int(arr.min()), int(arr.max())
+        span = high - low + 1
         if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
-            present = np.bincount(arr, minlength=span) > 0
+            arr -= arr.dtype.type(low)  # in place; fits, as span is small
+            present = item_counts(arr, span) > 0
             table = (np.cumsum(present) - 1).astype(np.int32)
-            codes = table[arr]
+            # code every item in place, in blocks (take casts its indices to int64)
+            for lo in range(0, len(arr), _TAKE_BLOCK):
+                part = arr[lo:lo + _TAKE_BLOCK]
+                part[...] = table[part]
+            codes = arr.astype(np.int32, copy=False)
+            del arr
             uniques = np.flatnonzero(present) + low
             return codes, pd.Index(uniques.tolist(), dtype=object), (low, table)
-        uniques, codes = np.unique(arr, return_inverse=True)
-        return codes, pd.Index((uniques + low).tolist(), dtype=object), None
+        uniques, codes = np.unique(arr, return_inverse=True)  # sparse codes: sort them
+        return codes, pd.Index(uniques.tolist(), dtype=object), None
     flat = list(chain.from_iterable(transactions))
     try:
         labels = sorted(set(flat))

@@ -66,7 +66,8 @@ _COST_PYFIM_ROW = 6e-6
 _COST_PYFIM_SET = 1.5e-5
 _DENSE = 0.1  # a root database this dense (share of cells set) searches deep
 _COST_SAMPLE = 20_000  # rows of the root database sampled to count its frequent pairs ...
-_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows
+_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows,
+_COST_PAIR_BLOCK = 250_000  # counted in blocks of this many keys (a few 2 MB temporaries)
 
 
 class EmptyResultWarning(UserWarning):
@@ -234,9 +235,9 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
         _warn_empty(table, min_support, 0, matrix, where)
         return table
     min_count = counting.min_count(min_support, n)
+    item_counts = counting.item_counts(matrix.indices, matrix.shape[1])
     if engine != "mlxtend":
-        check_memory(np.bincount(matrix.indices, minlength=matrix.shape[1]), n,
-                     min_support=min_support, max_len=max_len, where=where)
+        check_memory(item_counts, n, min_support=min_support, max_len=max_len, where=where)
 
     ran = engine
     if engine == "pyfim" and _fim() is None:
@@ -249,11 +250,12 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
     if ran == "vertical":
         codes, counts = _mine_vertical(matrix, min_count, max_len,
                                        hand_over=engine == "auto" and _fim() is not None,
-                                       cost=cost, lists=source is not None)
+                                       cost=cost, lists=source is not None,
+                                       item_counts=item_counts)
         if codes is None:  # 'auto': pyfim is estimated cheaper
             ran = "pyfim"
     if ran == "pyfim":
-        codes, counts = _mine_pyfim(matrix, min_count, max_len, source)
+        codes, counts = _mine_pyfim(matrix, min_count, max_len, source, item_counts)
     elif ran == "mlxtend":
         codes, counts = _mine_mlxtend(matrix, min_support, max_len)
     codes, counts = _canonical(codes, counts)
@@ -293,7 +295,7 @@ def _as_matrix(data, *, items, where):
 
 
 def _warn_empty(table, min_support, min_count, matrix, where):
-    counts = np.bincount(matrix.indices, minlength=matrix.shape[1]) if matrix.nnz else []
+    counts = counting.item_counts(matrix.indices, matrix.shape[1]) if matrix.nnz else []
     best = (max(counts) / matrix.shape[0]) if len(counts) and matrix.shape[0] else 0.0
     reason = (f"no itemset reaches min_support={min_support} (the most frequent item has "
               f"support {best:.4g}); lower min_support")
@@ -320,29 +322,37 @@ def _canonical(codes: dict, counts: dict):
 def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     """D[rows][:, cols] (cols ascending), keeping only rows with at least two items."""
     sub = D[rows] if rows is not None else D
-    # int32 throughout: these arrays are as long as the data (memory, not range, is the limit)
+    # int32 / bool throughout and no per-entry row array: these arrays are as long as the data
+    # (memory, not range, is the limit)
     lookup = np.full(D.shape[1], -1, dtype=np.int32)
     lookup[cols] = np.arange(len(cols), dtype=np.int32)
     new = lookup[sub.indices]
     keep = new >= 0
-    row_of = np.repeat(np.arange(sub.shape[0], dtype=np.int32), np.diff(sub.indptr))
-    per_row = np.bincount(row_of[keep], minlength=sub.shape[0])
+    running = np.zeros(len(keep) + 1, dtype=np.int32)
+    np.cumsum(keep, out=running[1:])
+    per_row = running[sub.indptr[1:]] - running[sub.indptr[:-1]]
+    del running
     good = per_row >= 2
-    keep &= good[row_of]
-    indptr = np.concatenate([[0], np.cumsum(per_row[good])])
-    return sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int32), new[keep], indptr),
-                         shape=(int(good.sum()), len(cols)))
+    keep &= np.repeat(good, np.diff(sub.indptr))
+    indptr = np.zeros(int(good.sum()) + 1, dtype=np.int64)
+    np.cumsum(per_row[good], out=indptr[1:])
+    indices = new[keep]
+    del new, keep
+    # only the pattern is read (pairs, bitsets, the CSC view): bool data, one byte per entry
+    return sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr),
+                         shape=(len(indptr) - 1, len(cols)))
 
 
 def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False,
-                   cost: dict | None = None, lists: bool = False):
+                   cost: dict | None = None, lists: bool = False, item_counts=None):
     """Depth-first over conditional databases; pair counts of a node from one product D.T @ D.
 
     With ``hand_over``, the root's frequent pairs feed the 'auto' cost model; returns
     ``(None, None)`` when pyfim is estimated cheaper (the estimate goes into ``cost``).
     """
     limit = max_len if max_len is not None else np.inf
-    item_counts = np.bincount(X.indices, minlength=X.shape[1])
+    if item_counts is None:
+        item_counts = counting.item_counts(X.indices, X.shape[1])
     freq = np.flatnonzero(item_counts >= min_count)
     codes = {1: [freq[:, None]]}
     counts = {1: [item_counts[freq]]}
@@ -350,16 +360,20 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
         return codes, counts
     # rarest items first: a prefix's conditional database is then as small as it gets
     order = freq[np.argsort(item_counts[freq], kind="stable")]
-    root = _select(X, None, order)
     state = {"codes": codes, "counts": counts, "limit": limit, "min": min_count}
-    if root.shape[0] < min_count:
-        return codes, counts
     if hand_over and (max_len is None or max_len > 2):
-        estimate = _cost_estimate(X, root, min_count, lists=lists)
+        # the estimate reads only a sample of the root database: building the whole root is
+        # left to the vertical search, so a hand-over to pyfim never pays for it
+        estimate = _cost_estimate(X, order, min_count, lists=lists)
+        if estimate is None:  # fewer than min_count rows hold two frequent items
+            return codes, counts
         if cost is not None:
             cost.update(estimate)
         if estimate["pyfim_s"] < estimate["vertical_s"]:
             return None, None
+    root = _select(X, None, order)
+    if root.shape[0] < min_count:
+        return codes, counts
     D = _as_node_database(root)
     bits = not sp.issparse(D)
     pairs = _pairs_bits(D, min_count) if bits else _pairs_sparse(D, min_count)
@@ -367,26 +381,40 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
     return codes, counts
 
 
-def _cost_estimate(X: sp.csr_matrix, root: sp.csr_matrix, min_count: int, lists: bool = False
-                   ) -> dict:
+def _cost_estimate(X: sp.csr_matrix, order: np.ndarray, min_count: int, lists: bool = False
+                   ) -> dict | None:
     """Seconds the vertical search and pyfim would take (the 'auto' choice).
 
-    The number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE``
-    rows of the root database (threshold scaled to the sample), so the estimate stays a small
-    share of either engine's time.
+    The root database is X restricted to the frequent items (``order``) and to the rows holding
+    two of them. Its size comes from per-row counts of frequent items (one pass over X), and
+    the number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE`` of
+    its rows (threshold scaled to the sample), so the estimate stays a small share of either
+    engine's time. ``None`` when the root has fewer than ``min_count`` rows (no pair can be
+    frequent).
     """
-    lengths = np.diff(root.indptr).astype(np.float64)
+    frequent = np.zeros(X.shape[1], dtype=bool)
+    frequent[order] = True
+    running = np.zeros(X.nnz + 1, dtype=np.int32)
+    np.cumsum(frequent[X.indices], out=running[1:])
+    per_row = running[X.indptr[1:]] - running[X.indptr[:-1]]
+    del running
+    rows = np.flatnonzero(per_row >= 2)
+    if len(rows) < min_count:
+        return None
+    lengths = per_row[rows].astype(np.float64)
     in_pairs = float((lengths * (lengths - 1) / 2).sum())
+    root_nnz = float(lengths.sum())
     # at most _COST_SAMPLE rows and _COST_PAIRS pairs: long (dense) baskets are sampled thinner
-    step = max(1, -(-root.shape[0] // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
-    sample = root[::step] if step > 1 else root
-    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))))
+    step = max(1, -(-len(rows) // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
+    sample = _select(X, rows[::step], order)
+    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))),
+                          block=_COST_PAIR_BLOCK)
     n_pairs = len(pairs[0])
-    density = root.nnz / max(1, root.shape[0] * root.shape[1])
+    density = root_nnz / max(1, len(rows) * len(order))
     vertical = (_COST_NODE * n_pairs * (20 if density >= _DENSE else 0.6)
-                + _COST_ROOT_NNZ * root.nnz)
-    per_row = _COST_PYFIM_ROW / (3 if lists else 1)  # the caller's lists need no building
-    pyfim = per_row * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
+                + _COST_ROOT_NNZ * root_nnz)
+    per_row_s = _COST_PYFIM_ROW / (3 if lists else 1)  # the caller's lists need no building
+    pyfim = per_row_s * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
     return {"vertical_s": round(vertical, 3), "pyfim_s": round(pyfim, 3),
             "frequent_pairs_estimate": n_pairs, "density": round(density, 4)}
 
@@ -400,7 +428,8 @@ def _as_node_database(D: sp.csr_matrix):
     return D
 
 
-def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = None):
+def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = None,
+                  block: int = _PAIR_BLOCK):
     """Frequent pairs of a CSR database, counted from the pairs inside each row.
 
     Rows are grouped by length L, so each group is an (n_L, L) matrix whose L(L-1)/2 column
@@ -423,14 +452,14 @@ def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = 
     for L in np.unique(lengths[lengths >= 2]):
         rows = np.flatnonzero(lengths == L)
         ii, jj = np.triu_indices(int(L), 1)
-        step = max(1, _PAIR_BLOCK // len(ii))
+        step = max(1, block // len(ii))
         for lo in range(0, len(rows), step):
             r = rows[lo:lo + step]
             cells = D.indices[D.indptr[r][:, None] + np.arange(L)].astype(np.int64)
             left, right = cells[:, ii], cells[:, jj]
             pending.append((np.minimum(left, right) * c + np.maximum(left, right)).ravel())
             size += pending[-1].size
-            if size >= _PAIR_BLOCK:
+            if size >= block:
                 flush()
     if use_bincount:
         flush()
@@ -528,7 +557,7 @@ def _fim():
     return fim
 
 
-def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
+def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None, item_counts=None):
     fim = _fim()
     if source is not None:  # integer baskets: pyfim takes the caller's lists, labels mapped back
         tracts, low, code_of = source
@@ -544,7 +573,8 @@ def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
     kwargs = {} if max_len is None else {"zmax": int(max_len)}
     # Borgelt's Eclat is 10-30% faster on sparse data (retail.dat, IBM Quest), FP-growth on
     # dense data (chess-like): measured on benchmarks/rules.py's sets; both give the same sets
-    counts = np.bincount(X.indices, minlength=X.shape[1])
+    counts = (counting.item_counts(X.indices, X.shape[1]) if item_counts is None
+              else item_counts)
     frequent = counts[counts >= min_count]
     density = frequent.sum() / max(1, X.shape[0] * len(frequent))
     algorithm = fim.fpgrowth if density >= _DENSE else fim.eclat
