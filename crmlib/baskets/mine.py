@@ -328,10 +328,7 @@ def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     lookup[cols] = np.arange(len(cols), dtype=np.int32)
     new = lookup[sub.indices]
     keep = new >= 0
-    running = np.zeros(len(keep) + 1, dtype=np.int32)
-    np.cumsum(keep, out=running[1:])
-    per_row = running[sub.indptr[1:]] - running[sub.indptr[:-1]]
-    del running
+    per_row = _row_sums(keep, sub.indptr)
     good = per_row >= 2
     keep &= np.repeat(good, np.diff(sub.indptr))
     indptr = np.zeros(int(good.sum()) + 1, dtype=np.int64)
@@ -341,6 +338,15 @@ def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     # only the pattern is read (pairs, bitsets, the CSC view): bool data, one byte per entry
     return sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr),
                          shape=(len(indptr) - 1, len(cols)))
+
+
+def _row_sums(mask: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """True entries per CSR row (``indptr`` delimits the rows of ``mask``), without a running
+    count as long as the data."""
+    out = np.add.reduceat(np.append(mask, False), indptr[:-1], dtype=np.int32) \
+        if len(indptr) > 1 else np.zeros(0, dtype=np.int32)
+    out[indptr[:-1] == indptr[1:]] = 0  # reduceat gives an empty row its next entry
+    return out
 
 
 def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False,
@@ -394,10 +400,7 @@ def _cost_estimate(X: sp.csr_matrix, order: np.ndarray, min_count: int, lists: b
     """
     frequent = np.zeros(X.shape[1], dtype=bool)
     frequent[order] = True
-    running = np.zeros(X.nnz + 1, dtype=np.int32)
-    np.cumsum(frequent[X.indices], out=running[1:])
-    per_row = running[X.indptr[1:]] - running[X.indptr[:-1]]
-    del running
+    per_row = _row_sums(frequent[X.indices], X.indptr)
     rows = np.flatnonzero(per_row >= 2)
     if len(rows) < min_count:
         return None
@@ -591,7 +594,7 @@ def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None, item_cou
     fim = _fim()
     if source is not None:  # integer baskets: pyfim takes the caller's lists, labels mapped back
         tracts, low, code_of = source
-        tracts = [*tracts, []]
+        tracts = chain(tracts, [[]])  # pyfim reads any iterable: no copy of the caller's list
     else:
         indices = X.indices.tolist()
         bounds = X.indptr.tolist()
