@@ -21,7 +21,7 @@ def _sample(args: argparse.Namespace) -> int:
     from .sample import build
 
     result = build(args.url, customers=args.customers, seed=args.seed, progress=not args.quiet,
-                   replace=args.replace, duplicates=args.duplicates)
+                   replace=args.replace, duplicates=args.duplicates, duplicate_mode=args.duplicate_mode)
     rows = ", ".join(f"{k} {v:,}" for k, v in result.rows.items() if not k.startswith("truth_"))
     print(f"built {redact_url(result.url)} in {result.seconds:.1f} s: {rows}")
     return 0
@@ -35,6 +35,9 @@ def _register_sample(sub) -> None:
     p.add_argument("--replace", action="store_true", help="rebuild an existing sample database")
     p.add_argument("--duplicates", type=float, default=0.0, metavar="FRACTION",
                    help="share of customers given a planted duplicate (default 0; truth in truth_duplicates)")
+    p.add_argument("--duplicate-mode", choices=["default", "hard"], default="default",
+                   help="'hard': typos in every field, sound-alike names, wrong birth-date digits, "
+                        "missing e-mail and phone (default: the easy ones)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_sample)
 

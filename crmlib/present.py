@@ -10,9 +10,9 @@ defines a variable ``mask_pii`` that would shadow the function)::
     from crmlib import present
     present.show_table(top_customers, top_n=20, sort_by="revenue", mask_pii=mask_pii)
     present.record_metrics(customers=len(rfm), segments=rfm["segment"].nunique())
-    present.findings(["Champions (8% of customers) bring 41% of revenue."])
+    present.show_findings(["Champions (8% of customers) bring 41% of revenue."])
 
-How results reach the runner: :func:`record_metrics` and :func:`findings` display a mime bundle of
+How results reach the runner: :func:`record_metrics` and :func:`show_findings` display a mime bundle of
 type ``application/vnd.crmlib.metrics+json`` / ``application/vnd.crmlib.findings+json`` (with a
 readable fallback for JupyterLab). ``crmlib run`` reads them from the executed notebook into
 ``summary.json`` and the index, and the stakeholder HTML shows them as the block at the top instead
@@ -40,9 +40,9 @@ __all__ = [
     "FINDINGS_MIME",
     "METRICS_MIME",
     "PII_COLUMNS",
-    "findings",
     "mask_pii",
     "record_metrics",
+    "show_findings",
     "show_table",
     "table_html",
 ]
@@ -184,7 +184,7 @@ def record_metrics(**metrics) -> None:
     _display({METRICS_MIME: clean, "text/plain": f"metrics recorded: {text}"})
 
 
-def findings(sentences: str | Iterable[str]) -> None:
+def show_findings(sentences: str | Iterable[str]) -> None:
     """State the report's findings in plain language; they head the stakeholder HTML.
 
     Parameters
@@ -194,7 +194,7 @@ def findings(sentences: str | Iterable[str]) -> None:
     """
     items = [sentences] if isinstance(sentences, str) else list(sentences)
     for i, s in enumerate(items):
-        check_type(s, str, name=f"sentences[{i}]", where="present.findings")
+        check_type(s, str, name=f"sentences[{i}]", where="present.show_findings")
     items = [s.strip() for s in items if s.strip()]
     body = "".join(f"<li>{html.escape(s)}</li>" for s in items)
     _display({

@@ -251,3 +251,37 @@ def test_customer_list_merges_duplicates(tmp_path, target):
     assert ids["canonical_key"].nunique() == counts["loaded"] and len(ids) == len(tables["customers"])
     phones = crmlib.connect(target).customers()["phone"].dropna()
     assert phones.str.fullmatch(r"\+1\d{10}").all()
+
+
+def _customer_import(tmp_path, decisions=None):
+    from crmlib.imports.examples import customer_list
+    from crmlib.sample import generate
+
+    tmp_path.mkdir(exist_ok=True)
+    tables = generate(150, 4, duplicates=0.1)
+    customer_list(tables, seed=4).to_csv(tmp_path / "customer_list.csv", index=False)
+    data = yaml.safe_load((MAPPINGS / "customer_list.yml").read_text())
+    data["sources"]["people"]["path"] = "customer_list.csv"
+    if decisions is not None:
+        data["tables"]["customers"]["deduplicate"]["decisions"] = decisions
+    path = tmp_path / "customer_list.yml"
+    path.write_text(yaml.safe_dump(data))
+    url = f"sqlite:///{tmp_path / 'target.sqlite'}"
+    return run_import(path, url, log_dir=tmp_path / "logs")
+
+
+def test_clerical_decisions_are_followed_on_import(tmp_path):
+    # no decisions file yet: the model decides, and the log says so
+    first = _customer_import(tmp_path / "a", decisions="decisions.csv")
+    merged = int(first.counts.set_index("table").loc["customers", "merged"])
+    assert merged > 0 and any("no clerical decisions yet" in n for n in first.notes)
+    # every pair of the list decided 'non-match' by a person (new customers are numbered 1, 2, ...
+    # in an empty target): nothing is merged, whatever the model says
+    (tmp_path / "b").mkdir()
+    n = int(first.counts.set_index("table").loc["customers", "read"])
+    left, right = zip(*[(i, j) for i in range(1, n + 1) for j in range(i + 1, n + 1)], strict=True)
+    pd.DataFrame({"left_id": left, "right_id": right, "decision": "non-match"}).to_csv(
+        tmp_path / "b" / "decisions.csv", index=False)
+    second = _customer_import(tmp_path / "b", decisions="decisions.csv")
+    assert int(second.counts.set_index("table").loc["customers", "merged"]) == 0
+    assert not any("no clerical decisions" in n for n in second.notes)

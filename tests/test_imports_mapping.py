@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crmlib.imports.mapping import MappingError, load_mapping, parse_mapping
 
@@ -92,3 +93,21 @@ def test_not_yaml(tmp_path):
 def test_not_a_dictionary(tmp_path):
     with pytest.raises(MappingError, match="a mapping must be a YAML dictionary"):
         parse_mapping(["a", "b"])
+
+
+def test_dedup_decisions_path_is_relative_to_the_mapping(tmp_path):
+    data = yaml.safe_load((MAPPINGS / "customer_list.yml").read_text())
+    data["tables"]["customers"]["deduplicate"]["decisions"] = "review/decisions.csv"
+    path = tmp_path / "m.yml"
+    path.write_text(yaml.safe_dump(data))
+    spec = load_mapping(path).tables["customers"].deduplicate
+    assert spec["decisions"] == tmp_path / "review" / "decisions.csv"
+    assert load_mapping(MAPPINGS / "customer_list.yml").tables["customers"].deduplicate["decisions"] is None
+
+
+@pytest.mark.parametrize("value", [3, "", ["a.csv"]])
+def test_bad_dedup_decisions(value):
+    data = yaml.safe_load((MAPPINGS / "customer_list.yml").read_text())
+    data["tables"]["customers"]["deduplicate"]["decisions"] = value
+    with pytest.raises(MappingError, match=r"customers\.deduplicate\.decisions: must be the path of a CSV"):
+        parse_mapping(data, label="m.yml")

@@ -103,12 +103,15 @@ def test_incremental_only_new_or_changed_months(db_copy, tmp_path):
     before = _files(out)
     _add_month(db_copy)
     result = mart.export(url, out)
-    assert sorted(result.written) == ["dim_date", "fact_sales/month=2024-03", "fact_sales/month=2026-01"]
-    assert result.rows == len(mart.read(out, "fact_sales", months=["2024-03", "2026-01"])) + len(mart.read(out, "dim_date"))
+    # the changed line touches only fact_sales; the new orders add a month to the order headers too
+    assert sorted(result.written) == ["dim_date", "fact_orders/month=2026-01", "fact_sales/month=2024-03",
+                                      "fact_sales/month=2026-01"]
+    assert result.rows == (len(mart.read(out, "fact_sales", months=["2024-03", "2026-01"]))
+                           + len(mart.read(out, "fact_orders", months=["2026-01"])) + len(mart.read(out, "dim_date")))
     after = _files(out)
     changed = {f for f in after if before.get(f) != after[f]}
     assert changed == {"_manifest.json", "dim_date/part-0.parquet", "fact_sales/month=2024-03/part-0.parquet",
-                       "fact_sales/month=2026-01/part-0.parquet"}
+                       "fact_sales/month=2026-01/part-0.parquet", "fact_orders/month=2026-01/part-0.parquet"}
     assert len(mart.read(out, "fact_sales", months=["2026-01"])) == 3
 
 

@@ -148,7 +148,7 @@ def test_record_metrics_rejects_tables(shown):
 
 
 def test_findings_are_escaped(shown):
-    present.findings(["Buyers of <b>beer</b> buy diapers on Fridays.", "  "])
+    present.show_findings(["Buyers of <b>beer</b> buy diapers on Fridays.", "  "])
     (bundle,) = shown
     assert bundle[present.FINDINGS_MIME] == {"findings": ["Buyers of <b>beer</b> buy diapers on "
                                                           "Fridays."]}
@@ -156,11 +156,11 @@ def test_findings_are_escaped(shown):
 
 
 def test_findings_accept_one_sentence_and_reject_others(shown):
-    present.findings("One sentence.")
+    present.show_findings("One sentence.")
     assert shown[0][present.FINDINGS_MIME]["findings"] == ["One sentence."]
-    with pytest.raises(ParameterError, match=r"present.findings: 'sentences\[1\]' must be str; "
+    with pytest.raises(ParameterError, match=r"present.show_findings: 'sentences\[1\]' must be str; "
                                              r"got 3"):
-        present.findings(["ok", 3])
+        present.show_findings(["ok", 3])
 
 
 def test_show_table_displays_html(customers, monkeypatch):

@@ -7,7 +7,7 @@ import crmlib
 from crmlib.cli import main
 from crmlib.errors import ParameterError
 from crmlib.sample import generate
-from crmlib.sample._duplicates import CHANGES
+from crmlib.sample._duplicates import CHANGES, HARD_CHANGES
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,53 @@ def test_cli_flag(tmp_path):
     url = f"sqlite:///{tmp_path}/d.sqlite"
     assert main(["sample", "--customers", "60", "--url", url, "--quiet", "--duplicates", "0.1"]) == 0
     assert len(crmlib.connect(url).truth("duplicates")) == 6
+
+
+# ------------------------------------------------------------------ hard mode
+@pytest.fixture(scope="module")
+def hard():
+    return generate(200, 9, duplicates=0.1, duplicate_mode="hard")
+
+
+def test_default_mode_is_the_default(plain_and_planted):
+    _, planted = plain_and_planted
+    again = generate(200, 9, duplicates=0.1, duplicate_mode="default")
+    for name in ("customers", "truth_duplicates", "orders"):
+        pd.testing.assert_frame_equal(planted[name], again[name])
+
+
+def test_hard_mode_records_true_pairs(plain_and_planted, hard):
+    plain, _ = plain_and_planted
+    truth = hard["truth_duplicates"]
+    ids = hard["customers"]["customer_id"]
+    assert len(truth) == 20 and ids.is_unique
+    assert truth["customer_id"].isin(plain["customers"]["customer_id"]).all()
+    assert truth["duplicate_id"].isin(ids).all() and not truth["duplicate_id"].isin(plain["customers"]["customer_id"]).any()
+    picked = [c.split(",") for c in truth["changes"]]
+    assert all(4 <= len(p) <= 6 for p in picked) and set(sum(picked, [])) <= set(HARD_CHANGES)
+    # the originals and the other tables stay as in the plain sample
+    pd.testing.assert_frame_equal(hard["customers"].iloc[:200], plain["customers"])
+    for name in ("orders", "order_lines", "invoices"):
+        pd.testing.assert_frame_equal(plain[name], hard[name])
+
+
+def test_hard_duplicates_differ_more(hard):
+    c = hard["customers"].set_index("customer_id")
+    truth = hard["truth_duplicates"]
+    cols = ["first_name", "last_name", "email", "phone", "street", "postal_code", "birth_date"]
+    original = c.loc[truth["customer_id"], cols].reset_index(drop=True).astype(str)
+    copy = c.loc[truth["duplicate_id"], cols].reset_index(drop=True).astype(str)
+    assert (original != copy).sum(axis=1).ge(2).mean() > 0.5
+
+
+def test_bad_mode():
+    with pytest.raises(ParameterError, match="'duplicate_mode' must be one of"):
+        generate(100, 1, duplicates=0.1, duplicate_mode="nasty")
+
+
+def test_cli_hard_flag(tmp_path):
+    url = f"sqlite:///{tmp_path}/h.sqlite"
+    assert main(["sample", "--customers", "60", "--url", url, "--quiet", "--duplicates", "0.1",
+                 "--duplicate-mode", "hard"]) == 0
+    truth = crmlib.connect(url).truth("duplicates")
+    assert len(truth) == 6 and set(",".join(truth["changes"]).split(",")) <= set(HARD_CHANGES)

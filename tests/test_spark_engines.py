@@ -177,7 +177,9 @@ def test_report_on_spark_local(tmp_path, monkeypatch, small_mart):
                                parameters={**params, "engine": "spark", "spark_master": "local[1]",
                                            "mart": str(small_mart)}, progress=False)
     assert spark_run.status == "ok", spark_run.message
-    (pandas_run,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+    # its own folder: in the spark run's it would be a second run, comparing with the first
+    (pandas_run,) = run_reports(["association_rules"], notebooks_dir=NOTEBOOKS_DIR,
+                                reports_dir=tmp_path / "reports-pandas",
                                 parameters=params, progress=False)
     assert pandas_run.status == "ok", pandas_run.message
     s = json.loads((spark_run.run_dir / "summary.json").read_text())
@@ -203,7 +205,9 @@ def test_payment_default_report_on_spark_local(tmp_path, monkeypatch, small_mart
                                parameters={"engine": "spark", "spark_master": "local[1]",
                                            "mart": str(small_mart)}, progress=False)
     assert spark_run.status == "ok", spark_run.message
-    (pandas_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR, reports_dir=reports,
+    # its own folder: in the spark run's it would be a second run, comparing with the first
+    (pandas_run,) = run_reports(["payment_default"], notebooks_dir=NOTEBOOKS_DIR,
+                                reports_dir=tmp_path / "reports-pandas",
                                 progress=False)
     assert pandas_run.status == "ok", pandas_run.message
     s = json.loads((spark_run.run_dir / "summary.json").read_text())
@@ -214,3 +218,26 @@ def test_payment_default_report_on_spark_local(tmp_path, monkeypatch, small_mart
     page = (spark_run.run_dir / "payment_default.html").read_text()
     assert "Engine: Spark" in page and "customer features" in page
     assert "Engine: pandas" in (pandas_run.run_dir / "payment_default.html").read_text()
+
+
+def test_engine_table_reads_the_mart(both, small_url):
+    _, eng = both
+    assert eng.table("fact_invoices").count() == len(crmlib.connect(small_url).invoices())
+    with pytest.raises(ParameterError, match="pandas engine has no mart"):
+        engines.Engine("pandas").table("fact_sales")
+
+
+def test_bounded_sample_is_exact_up_to_the_bound_and_keeps_strata(both):
+    _, eng = both
+    customers = eng.table("dim_customer")
+    n = customers.count()
+    every = engines.bounded_sample(customers, n, key="customer_id")
+    assert every.attrs == {"population": n, "sampled": False, "fraction": 1.0}
+    assert every["customer_id"].is_monotonic_increasing and len(every) == n
+    flagged = customers.withColumn("odd", (customers["customer_id"] % 10 == 0))
+    part = engines.bounded_sample(flagged, n // 4, by="odd", seed=3)
+    assert part.attrs["sampled"] and 0.15 * n < len(part) < 0.35 * n
+    # each stratum keeps about its share (1 in 10 customers is 'odd')
+    assert 0.05 < part["odd"].mean() < 0.15
+    with pytest.raises(ParameterError, match="max_rows"):
+        engines.bounded_sample(customers, 0)

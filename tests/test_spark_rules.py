@@ -149,7 +149,7 @@ def test_parameter_errors(mined):
 
 
 def test_max_consequent_len_equals_filtering_afterwards(mined):
-    from crmlib.spark import rules as sr
+    from crmlib.baskets import spark as sr
 
     b, everything, _, _, _ = mined
     rules, _, _ = sr.mine_rules(b, min_support=MIN_SUPPORT, max_consequent_len=1)

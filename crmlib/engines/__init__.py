@@ -18,14 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._validation import check_one_of
 from ..errors import CrmlibError, ParameterError
 
-__all__ = ["DEFAULT_MASTER", "REPORT_ENGINES", "Engine", "check_engine", "default_mart", "open_engine",
-           "require_spark"]
+__all__ = ["DEFAULT_MASTER", "FIT_SAMPLE_ROWS", "REPORT_ENGINES", "Engine", "bounded_sample", "check_engine",
+           "default_mart", "open_engine", "require_spark"]
 
 REPORT_ENGINES = ("pandas", "spark")
 DEFAULT_MASTER = "local[*]"
+#: Most rows a model on the Spark engine is fitted on in the driver (a bounded random sample,
+#: stratified where the outcome is rare); at or below it the fit sees every row and is exact.
+FIT_SAMPLE_ROWS = 200_000
 # local, local[4], local[*], local[4,2], spark://h:7077[,h2:7077], yarn, k8s://https://..., mesos://...
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
 
@@ -109,6 +114,22 @@ class Engine:
     def is_spark(self) -> bool:
         return self.name == "spark"
 
+    def table(self, name: str):
+        """The mart table ``name`` (``fact_sales``, ``dim_customer``, ... see :mod:`crmlib.mart`)
+        as a Spark DataFrame: nothing is read until an action runs.
+
+        Raises
+        ------
+        ParameterError
+            On the pandas engine (it reads the database through :mod:`crmlib.db`), or an unknown table.
+        """
+        if not self.is_spark:
+            raise ParameterError(f"Engine.table: the pandas engine has no mart; load {name!r} through "
+                                 "crmlib.db.", name="engine")
+        from ..mart import table_path
+
+        return self.session.read.parquet(table_path(self.mart, name))
+
     def note(self, spark_parts=(), pandas_parts=()) -> str:
         """One markdown line for the report: which engine computed which sections.
 
@@ -180,3 +201,44 @@ def open_engine(engine: str = "pandas", *, spark_master: str | None = DEFAULT_MA
     session = get_session(spark_master or DEFAULT_MASTER, app_name="crmlib-report", config=config)
     return Engine("spark", master=redact_url(session.sparkContext.master), mart=str(mart),
                   session=session)
+
+
+def bounded_sample(frame, max_rows: int = FIT_SAMPLE_ROWS, *, by: str | None = None, key: str | None = None,
+                   seed: int = 0):
+    """At most about ``max_rows`` rows of a Spark DataFrame, brought into pandas to fit a model.
+
+    Every row when the frame has no more than ``max_rows`` (the fit is then exact); otherwise a
+    Bernoulli sample of ``max_rows / rows`` in each stratum of ``by`` (``DataFrame.sampleBy``),
+    so a rare outcome keeps its share. Sampled row counts vary by about ``sqrt(max_rows)``.
+
+    Parameters
+    ----------
+    frame : pyspark.sql.DataFrame
+    max_rows : int, default=FIT_SAMPLE_ROWS
+    by : str, optional
+        Column to stratify on (an outcome, a treatment flag).
+    key : str, optional
+        Sort the pandas rows by this column, so a run gives the same rows in the same order.
+    seed : int, default=0
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``attrs``: ``population`` (rows of ``frame``), ``sampled`` (bool), ``fraction``.
+    """
+    if not isinstance(max_rows, (int, np.integer)) or isinstance(max_rows, bool) or max_rows < 1:
+        raise ParameterError(f"engines.bounded_sample: 'max_rows' must be a positive int; got {max_rows!r}.",
+                             name="max_rows")
+    population = frame.count()
+    fraction = min(1.0, max_rows / population) if population else 1.0
+    if fraction < 1.0:
+        if by is None:
+            frame = frame.sample(withReplacement=False, fraction=fraction, seed=seed)
+        else:
+            strata = [r[0] for r in frame.select(by).distinct().collect()]
+            frame = frame.sampleBy(by, {s: fraction for s in strata}, seed=seed)
+    out = frame.toPandas()
+    if key is not None:
+        out = out.sort_values(key, kind="stable").reset_index(drop=True)
+    out.attrs.update(population=int(population), sampled=fraction < 1.0, fraction=float(fraction))
+    return out

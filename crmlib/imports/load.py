@@ -213,7 +213,7 @@ def run_import(mapping: Mapping | str | Path, url: str | None = None, *,
                                          where=mapping.name)
                 if prepared.filtered:
                     notes.append(f"{spec.table}: {prepared.filtered:,} source row(s) left out by 'where'")
-                row_counts, bad = _load_table(conn, spec, source, prepared, run_id)
+                row_counts, bad = _load_table(conn, spec, source, prepared, run_id, notes)
                 counts.append(row_counts)
                 quarantine.append(bad)
             quarantined = pd.concat(quarantine, ignore_index=True) if quarantine else \
@@ -311,7 +311,8 @@ def _quarantine_records(records: pd.DataFrame, reasons: pd.Series, source: str, 
     return out.explode("source_row")[QUARANTINE_COLUMNS]
 
 
-def _load_table(conn, spec, source, prepared: Prepared, run_id: int) -> tuple[dict, pd.DataFrame]:
+def _load_table(conn, spec, source, prepared: Prepared, run_id: int,
+                notes: list[str]) -> tuple[dict, pd.DataFrame]:
     table = S.metadata.tables[spec.table]
     records = prepared.records.copy()
     quarantine = [prepared.quarantine]
@@ -359,7 +360,7 @@ def _load_table(conn, spec, source, prepared: Prepared, run_id: int) -> tuple[di
         records[auto] = np.arange(first, first + len(records))
         records["_canonical"] = records[auto]
         if spec.deduplicate and len(records):
-            records, score, counts["merged"] = _deduplicate(conn, spec, records)
+            records, score, counts["merged"] = _deduplicate(conn, spec, records, notes)
         canonical = records["_canonical"].astype("int64").astype(str)
         inserted = records[records[auto] == records["_canonical"]]
     else:
@@ -399,7 +400,7 @@ def _max_per_parent(conn, table, parent_col: str, seq_col: str, parents) -> dict
     return out
 
 
-def _deduplicate(conn, spec, records: pd.DataFrame):
+def _deduplicate(conn, spec, records: pd.DataFrame, notes: list[str]):
     """Link new customers to each other and to existing ones; survivors keep merged values."""
     from .dedup import Deduplicator
 
@@ -411,8 +412,13 @@ def _deduplicate(conn, spec, records: pd.DataFrame):
     both = pd.concat([existing.astype(object), new.astype(object)], ignore_index=True)
     for c in ("birth_date", "created_at", "anniversary_date"):
         both[c] = pd.to_datetime(both[c], errors="coerce")
+    # clerical decisions handed back from the review CSV; absent until someone has reviewed
+    decisions = options.get("decisions")
+    if decisions is not None and not Path(decisions).is_file():
+        notes.append(f"customers: no clerical decisions yet at {decisions} (the model decides every pair)")
+        decisions = None
     model = Deduplicator(threshold=options["threshold"], survivorship=options["survivorship"],
-                         recency_column=options["recency_column"]).fit(both)
+                         recency_column=options["recency_column"], decisions=decisions).fit(both)
     canonical = records["customer_id"].map(model.id_map_)
     records = records.assign(_canonical=canonical.to_numpy())
     merged = model.merge(both).set_index("customer_id")

@@ -45,7 +45,7 @@ _TABLE_KEYS = {"source", "key", "columns", "deduplicate", "where"}
 _COLUMN_KEYS = {"from", "value", "cases", "else", "sequence", "split_name", "map", "unknown",
                 "standardise", "date_format", "dayfirst", "transform", "default", "references",
                 "aggregate", "priority", "region", "required"}
-_DEDUP_KEYS = {"threshold", "survivorship", "recency_column"}
+_DEDUP_KEYS = {"threshold", "survivorship", "recency_column", "decisions"}
 
 
 class MappingError(CrmlibError):
@@ -201,7 +201,7 @@ def parse_mapping(data: Any, *, base: Path | None = None, label: str = "mapping"
         raw_tables = {}
     tables = {}
     for tname, raw in raw_tables.items():
-        spec = _table(str(tname), raw, sources, raw_tables, problems)
+        spec = _table(str(tname), raw, sources, raw_tables, problems, base)
         if spec is not None:
             tables[spec.table] = spec
     if problems:
@@ -264,7 +264,8 @@ def _source(name: str, raw: Any, base: Path | None, system: str, problems: list[
     )
 
 
-def _table(name: str, raw: Any, sources: dict, all_tables: dict, problems: list[str]) -> TableSpec | None:
+def _table(name: str, raw: Any, sources: dict, all_tables: dict, problems: list[str],
+           base: Path | None = None) -> TableSpec | None:
     where = f"tables.{name}"
     if name not in S.metadata.tables:
         problems.append(f"{where}: {name!r} is not a canonical table; canonical tables are "
@@ -304,7 +305,7 @@ def _table(name: str, raw: Any, sources: dict, all_tables: dict, problems: list[
                         "(give 'from', 'value' or 'default')")
     dedup = raw.get("deduplicate")
     if dedup is not None:
-        dedup = _dedup(dedup, f"{where}.deduplicate", name, problems)
+        dedup = _dedup(dedup, f"{where}.deduplicate", name, problems, base)
     where_rules = raw.get("where") or []
     if isinstance(where_rules, dict):
         where_rules = [where_rules]
@@ -418,7 +419,7 @@ def _condition(cond: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: give exactly one test of {list(CONDITIONS)}; got {tests}")
 
 
-def _dedup(raw: Any, where: str, table: str, problems: list[str]) -> dict | None:
+def _dedup(raw: Any, where: str, table: str, problems: list[str], base: Path | None = None) -> dict | None:
     if raw is True:
         raw = {}
     if table != "customers":
@@ -440,5 +441,18 @@ def _dedup(raw: Any, where: str, table: str, problems: list[str]) -> dict | None
             problems.append(f"{where}.survivorship.{col}: must be one of {list(SURVIVORSHIP)}; got {rule!r}")
         if col != "default" and col not in S.metadata.tables["customers"].c:
             problems.append(f"{where}.survivorship: {col!r} is not a customers column")
+    # the clerical-review CSV handed back (left_id, right_id, decision); read at each import, and
+    # absent until someone has reviewed the borderline pairs, so a missing file is not a mistake here
+    decisions = raw.get("decisions")
+    if decisions is not None:
+        if not isinstance(decisions, str) or not decisions.strip():
+            problems.append(f"{where}.decisions: must be the path of a CSV file of clerical decisions "
+                            f"(left_id, right_id, decision); got {decisions!r}")
+            decisions = None
+        else:
+            decisions = Path(decisions).expanduser()
+            if not decisions.is_absolute() and base is not None:
+                decisions = base / decisions
     return {"threshold": float(threshold) if isinstance(threshold, (int, float)) else 0.8,
-            "survivorship": dict(rules), "recency_column": raw.get("recency_column", "created_at")}
+            "survivorship": dict(rules), "recency_column": raw.get("recency_column", "created_at"),
+            "decisions": decisions}

@@ -9,7 +9,15 @@ Layout of a mart folder (``data/mart/`` by default; any pyarrow/fsspec/Spark pat
     dim_customer/part-0.parquet          customers
     dim_product/part-0.parquet           products
     dim_channel/part-0.parquet           channels
+    fact_orders/month=…                  order headers (an order without lines has no sales row)
+    fact_interactions/month=…            interactions by month occurred
+    fact_service_tickets/month=…         service tickets by month opened
+    fact_campaign_contacts/month=…       campaign contacts by month contacted
+    fact_campaign_responses/month=…      campaign responses by month responded
+    fact_opportunities/month=…           opportunities by month created
     dim_rep/part-0.parquet               sales reps
+    dim_rep_target/part-0.parquet        monthly targets per rep
+    dim_campaign/part-0.parquet          campaigns
     dim_date/part-0.parquet              one row per calendar day the sales fact covers
 
 Facts are Hive-partitioned by ``month`` ('YYYY-MM'), so Spark (``spark.read.parquet``), pyarrow
@@ -164,6 +172,18 @@ FACTS: dict[str, _Fact] = {
                         lambda t: sales_fact(t["orders"], t["order_lines"], t["products"])),
     "fact_invoices": _Fact(("invoices",), ("invoices",), "issued_at", ("invoice_id",), lambda t: t["invoices"]),
     "fact_payments": _Fact(("payments",), ("payments",), "paid_at", ("payment_id",), lambda t: t["payments"]),
+    # the order headers too: an order without lines (a data-quality finding) has no sales row
+    "fact_orders": _Fact(("orders",), ("orders",), "ordered_at", ("order_id",), lambda t: t["orders"]),
+    "fact_interactions": _Fact(("interactions",), ("interactions",), "occurred_at", ("interaction_id",),
+                               lambda t: t["interactions"]),
+    "fact_service_tickets": _Fact(("service_tickets",), ("service_tickets",), "opened_at", ("ticket_id",),
+                                  lambda t: t["service_tickets"]),
+    "fact_campaign_contacts": _Fact(("campaign_contacts",), ("campaign_contacts",), "contacted_at",
+                                    ("campaign_id", "customer_id"), lambda t: t["campaign_contacts"]),
+    "fact_campaign_responses": _Fact(("campaign_responses",), ("campaign_responses",), "responded_at",
+                                     ("campaign_id", "customer_id"), lambda t: t["campaign_responses"]),
+    "fact_opportunities": _Fact(("opportunities",), ("opportunities",), "created_at", ("opportunity_id",),
+                                lambda t: t["opportunities"]),
 }
 
 DIMENSIONS: dict[str, _Dim] = {
@@ -171,6 +191,8 @@ DIMENSIONS: dict[str, _Dim] = {
     "dim_product": _Dim("products", ("product_id",)),
     "dim_channel": _Dim("channels", ("channel_id",)),
     "dim_rep": _Dim("sales_reps", ("rep_id",)),
+    "dim_rep_target": _Dim("rep_targets", ("rep_id", "month")),
+    "dim_campaign": _Dim("campaigns", ("campaign_id",)),
 }
 
 

@@ -84,7 +84,7 @@ class SampleResult:
 
 
 def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
-             duplicates: float = 0.0) -> dict[str, pd.DataFrame]:
+             duplicates: float = 0.0, duplicate_mode: str = "default") -> dict[str, pd.DataFrame]:
     """Generate every canonical and truth table as DataFrames (no database involved).
 
     Parameters
@@ -98,6 +98,9 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
     duplicates : float, default=0.0
         Share of customers that get a planted duplicate customer row, in [0, 0.5]; the true pairs
         go to ``truth_duplicates`` (see ``crmlib.sample._duplicates``). 0 leaves the sample unchanged.
+    duplicate_mode : {'default', 'hard'}, default='default'
+        'hard': duplicates with errors in every field, sound-alike spellings, wrong birth-date
+        digits and missing e-mail and phone (real lists); the default ones are unchanged by it.
 
     Returns
     -------
@@ -117,6 +120,13 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
 
         raise ParameterError(f"crmlib sample: 'duplicates' must be a number in [0, 0.5]; got {duplicates!r}.",
                              name="duplicates")
+    from ._duplicates import MODES
+
+    if duplicate_mode not in MODES:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"crmlib sample: 'duplicate_mode' must be one of {list(MODES)}; got {duplicate_mode!r}.",
+                             name="duplicate_mode")
     rng = np.random.default_rng(seed)
     faker = Faker("en_US")
     faker.seed_instance(seed)
@@ -230,19 +240,19 @@ def generate(customers: int = 20000, seed: int = 42, progress: bool = False, *,
     if duplicates:
         from ._duplicates import plant_duplicates
 
-        tables = plant_duplicates(tables, duplicates, np.random.default_rng([seed, 2]))
+        tables = plant_duplicates(tables, duplicates, np.random.default_rng([seed, 2]), mode=duplicate_mode)
     return tables
 
 
 def build(url: str | None = None, customers: int = 20000, seed: int = 42, *, progress: bool = False,
-          replace: bool = False, duplicates: float = 0.0) -> SampleResult:
+          replace: bool = False, duplicates: float = 0.0, duplicate_mode: str = "default") -> SampleResult:
     """Generate the sample and write it to ``url`` (default: the crmlib default URL).
 
     Parameters
     ----------
     url : str, optional
         Target SQLAlchemy URL; a SQLite file is created with its folder.
-    customers, seed, progress, duplicates
+    customers, seed, progress, duplicates, duplicate_mode
         As for :func:`generate`.
     replace : bool, default=False
         Drop and re-create existing canonical and truth tables. Without it, a database that
@@ -251,7 +261,7 @@ def build(url: str | None = None, customers: int = 20000, seed: int = 42, *, pro
     start = time.perf_counter()
     url = url or default_url()
     check_target(url, replace=replace)  # refuse before spending time on generation
-    tables = generate(customers, seed, progress=progress, duplicates=duplicates)
+    tables = generate(customers, seed, progress=progress, duplicates=duplicates, duplicate_mode=duplicate_mode)
     rows = write_database(url, tables, replace=replace, progress=progress)
     return SampleResult(url=url, rows=rows, seconds=time.perf_counter() - start)
 

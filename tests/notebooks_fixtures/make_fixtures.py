@@ -45,7 +45,7 @@ write("ok", [
     code('present.show_table(customers, top_n=top_n, sort_by="revenue", mask_pii=mask_pii)'),
     code('present.show_table(customers, top_n=10, interactive=interactive, mask_pii=mask_pii)'),
     code('present.record_metrics(customers=len(customers), ratio=ratio, label=label, as_of=as_of)\n'
-         'present.findings([f"{label}: the top customer brings {customers.revenue.max():.0f} '
+         'present.show_findings([f"{label}: the top customer brings {customers.revenue.max():.0f} '
          'of revenue.", "Segment <b>bold</b> is just text."])'),
     code('import sys\n\nprint("kernel python:", sys.executable)', tags=["remove-cell"]),
 ])

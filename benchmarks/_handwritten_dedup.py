@@ -1,4 +1,6 @@
-"""Find and merge duplicate customers: blocking, fuzzy comparison with rapidfuzz, survivorship.
+"""The hand-written matcher crmlib used before splink, kept as the baseline of benchmarks/dedup.py.
+
+Find and merge duplicate customers: blocking, fuzzy comparison with rapidfuzz, survivorship.
 
 Comparing every customer with every other is O(n^2): 5 * 10^9 pairs for 100,000 customers.
 Blocking compares only customers that share a cheap key (the same e-mail, phone digits, birth date
@@ -29,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns, check_fitted, check_interval, check_one_of, check_type
-from .standardise import digits
+from crmlib._validation import check_columns, check_interval, check_one_of, check_type
+from crmlib.imports.standardise import digits
 
 __all__ = ["PAIR_COLUMNS", "SURVIVORSHIP_RULES", "WEIGHTS", "Deduplicator", "candidate_pairs",
            "find_duplicates", "prepare", "score_pairs"]
@@ -283,78 +285,3 @@ class Deduplicator:
         self.id_map_ = pd.Series(canonical, index=pd.Index(ids, name=self.id_column), name="canonical_id")
         self.n_merged_ = int((self.id_map_.index.to_numpy() != canonical).sum())
         return self
-
-    def merge(self, customers: pd.DataFrame) -> pd.DataFrame:
-        """One row per canonical customer, values chosen by the survivorship rules.
-
-        Returns
-        -------
-        pandas.DataFrame
-            The columns of ``customers``; ``id_column`` holds the canonical id.
-        """
-        check_fitted(self, "id_map_")
-        rules = {"default": "most_complete", **(self.survivorship or {})}
-        frame = customers.copy()
-        key = self.id_column
-        frame["_canonical"] = frame[key].map(self.id_map_).to_numpy()
-        frame["_filled"] = customers.notna().sum(axis=1).to_numpy()
-        recency = (pd.to_datetime(frame[self.recency_column], errors="coerce")
-                   if self.recency_column in frame else pd.Series(pd.NaT, index=frame.index))
-        frame["_recency"] = recency
-        orders = {
-            "most_complete": (["_filled", key], [False, True]),
-            "most_recent": (["_recency", key], [False, True]),
-            "oldest": (["_recency", key], [True, True]),
-            "first": ([key], [True]),
-        }
-        columns = [c for c in customers.columns if c != key]
-        by_rule: dict[str, list[str]] = {}
-        for col in columns:
-            rule = "oldest" if col == self.recency_column and col not in rules else rules.get(col, rules["default"])
-            by_rule.setdefault(rule, []).append(col)
-        parts = []
-        for rule, cols in by_rule.items():
-            by, ascending = orders[rule]
-            ordered = frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
-            parts.append(ordered.groupby("_canonical", sort=True)[cols].first())
-        merged = pd.concat(parts, axis=1)[columns] if parts else pd.DataFrame(index=sorted(set(frame["_canonical"])))
-        merged.index.name = key
-        merged = merged.reset_index()
-        for col in columns:  # groupby.first keeps dtypes mostly; restore the rest
-            if merged[col].dtype != customers[col].dtype:
-                try:
-                    merged[col] = merged[col].astype(customers[col].dtype)
-                except (TypeError, ValueError):
-                    pass
-        return merged[list(customers.columns)]
-
-
-def score_against_truth(id_map: pd.Series, truth: pd.DataFrame) -> dict[str, float]:
-    """Pairwise precision and recall of a clustering against true duplicate pairs.
-
-    Parameters
-    ----------
-    id_map : pandas.Series
-        Customer id -> canonical id (:attr:`Deduplicator.id_map_`).
-    truth : pandas.DataFrame
-        ``customer_id``, ``duplicate_id`` (``truth_duplicates`` of the sample).
-
-    Returns
-    -------
-    dict
-        ``precision``, ``recall``, ``predicted_pairs``, ``true_pairs``.
-    """
-    clusters = id_map.reset_index()
-    clusters.columns = ["id", "canonical"]
-    pairs = clusters.merge(clusters, on="canonical")
-    pairs = pairs[pairs["id_x"] < pairs["id_y"]]
-    predicted = set(zip(pairs["id_x"], pairs["id_y"], strict=True))
-    true = {(min(a, b), max(a, b)) for a, b in zip(truth["customer_id"], truth["duplicate_id"], strict=True)}
-    # originals with two planted copies make the copies a true pair as well
-    by_original = truth.groupby("customer_id")["duplicate_id"].apply(list)
-    for copies in by_original:
-        true |= {(min(a, b), max(a, b)) for a in copies for b in copies if a != b}
-    hit = len(predicted & true)
-    return {"precision": hit / len(predicted) if predicted else 1.0,
-            "recall": hit / len(true) if true else 1.0,
-            "predicted_pairs": len(predicted), "true_pairs": len(true)}
