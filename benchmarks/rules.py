@@ -209,6 +209,10 @@ def child(side: str, source: str, min_support: float, max_len, dump: str) -> Non
 
     if side.startswith("crmlib"):
         import crmlib.baskets  # noqa: F401
+        try:  # crmlib's optional engine: imported before the counter, as on pyfim's side
+            import fim  # noqa: F401
+        except ImportError:
+            pass
     elif side == "textbook":
         import mlxtend.frequent_patterns  # noqa: F401
     else:

@@ -17,7 +17,8 @@ import pytest
 from mlxtend.frequent_patterns import apriori
 from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 
-from crmlib.baskets import Baskets, frequent_itemsets, make_baskets, mine_rules
+from crmlib.baskets import (Baskets, EmptyResultWarning, frequent_itemsets, make_baskets,
+                            mine_rules)
 from crmlib.baskets.estimate import check_memory, estimate_itemsets, estimate_memory
 from crmlib.baskets.synthetic import dense_transactions, quest_transactions, zipf_order_lines
 from crmlib.errors import InsufficientMemoryError, ParameterError
@@ -171,6 +172,42 @@ def test_auto_picks_pyfim_on_dense_and_vertical_on_short_sparse_baskets(dense):
     found = frequent_itemsets(make_baskets(lines), min_support=0.002)
     assert found.attrs["engine"] == "vertical"
     assert found.attrs["cost"]["vertical_s"] < found.attrs["cost"]["pyfim_s"]
+
+
+def test_lists_go_to_pyfim_as_they_are_and_equal_the_matrix_engine(quest):
+    # strings, repeats inside a basket and an item in every basket (pyfim's blind spot)
+    tracts = [[f"p{i}" for i in t] + ["bag"] + [f"p{i}" for i in t[:1]] for t in quest[:2000]]
+    lists = Baskets.from_transactions(tracts)
+    found = frequent_itemsets(lists, min_support=0.01)
+    assert found.attrs["engine"] == "pyfim"
+    assert "matrix" not in vars(lists)  # the lists went to pyfim: no matrix was encoded
+    assert found.attrs["cost"]["pyfim_s"] <= found.attrs["cost"]["vertical_s"]
+    other = Baskets.from_transactions(tracts)
+    direct = frequent_itemsets(other, min_support=0.01, engine="vertical")
+    assert len(found) > 100 and frozenset(["bag"]) in set(found["itemsets"])
+    assert found["itemsets"].tolist() == direct["itemsets"].tolist()
+    assert found["support"].tolist() == direct["support"].tolist()
+    # column positions, as mlxtend's use_colnames=False gives them, are those of lists.items
+    by_position = frequent_itemsets(lists, min_support=0.01, use_colnames=False)
+    assert by_position["itemsets"].tolist() == frequent_itemsets(
+        other, min_support=0.01, engine="vertical", use_colnames=False)["itemsets"].tolist()
+    rules = mine_rules(Baskets.from_transactions(tracts), min_support=0.01, max_rules=None)
+    expect = mine_rules(other, min_support=0.01, max_rules=None, engine="vertical")
+    key = ["antecedents", "consequents"]
+    pd.testing.assert_frame_equal(rules.set_index(key).sort_index(),
+                                  expect.set_index(key).sort_index())
+
+
+def test_items_of_any_kind_go_to_pyfim_and_an_empty_result_says_why():
+    tracts = [[(1, "a"), (2, "b")], [(1, "a")], [(2, "b"), (1, "a"), (1, "a")], [3, "x"]]
+    found = frequent_itemsets(Baskets.from_transactions(tracts), min_support=0.5)
+    assert found.attrs["engine"] == "pyfim"
+    assert dict(zip(found["itemsets"], found["support"], strict=True)) == {
+        frozenset([(1, "a")]): 0.75, frozenset([(2, "b")]): 0.5,
+        frozenset([(1, "a"), (2, "b")]): 0.5}
+    with pytest.warns(EmptyResultWarning, match="most frequent item has support 0.75"):
+        empty = frequent_itemsets(Baskets.from_transactions(tracts), min_support=0.9)
+    assert list(empty.columns) == ["support", "itemsets"] and empty.empty
 
 
 # -- retail.dat (public data) --------------------------------------------------------------------

@@ -13,8 +13,10 @@ import numpy as np
 
 from ..errors import DataContractError
 
-__all__ = ["ItemsetLookup", "confidence_lift", "filter_table", "kind_masks", "min_count",
-           "rule_measures"]
+__all__ = ["ItemsetLookup", "confidence_lift", "filter_table", "item_counts", "kind_masks",
+           "min_count", "rule_measures"]
+
+_CHUNK = 1 << 18  # entries per block in item_counts (a 2 MB int64 copy at most)
 
 
 def min_count(min_support: float, n: int) -> int:
@@ -25,6 +27,18 @@ def min_count(min_support: float, n: int) -> int:
     while c / float(n) < min_support:
         c += 1
     return max(c, 1)
+
+
+def item_counts(indices: np.ndarray, n_items: int) -> np.ndarray:
+    """``np.bincount(indices, minlength=n_items)`` in blocks.
+
+    ``bincount`` casts int32 input (CSR indices) to int64 first: a copy twice the size of the
+    indices, the largest temporary of a mining run on sparse data. Blocks keep it small.
+    """
+    counts = np.zeros(n_items, dtype=np.int64)
+    for lo in range(0, len(indices), _CHUNK):
+        counts += np.bincount(indices[lo:lo + _CHUNK], minlength=n_items)
+    return counts
 
 
 def rule_measures(cAC, cA, cC, n):

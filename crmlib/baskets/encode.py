@@ -9,7 +9,7 @@ orders can be filtered by a date window, weekday, channel, region or customer se
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .._validation import check_columns, check_one_of, examples
 from ..errors import DataContractError, EmptyDataError, ParameterError
+from .counting import item_counts
 
 __all__ = [
     "FILTERS",
@@ -35,6 +36,7 @@ FILTERS = ("weekday", "channel", "region", "segment")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 ORDER_LINE_COLUMNS = ("order_id", "product_id")
+_TAKE_BLOCK = 1 << 18  # items coded per block from integer transactions
 PRODUCT_COLUMNS = ("product_id", "name")
 _WHERE = "baskets.make_baskets"
 
@@ -55,25 +57,43 @@ class Baskets:
         ``channel`` / ``region`` / ``segment`` when those inputs were given.
     level : str
         The item level, one of :data:`LEVELS` (``"transactions"`` for ``from_transactions``).
+
+    Baskets made by :meth:`from_transactions` keep the caller's lists (:attr:`lists`) and
+    encode ``matrix`` and ``items`` on first use.
     """
 
     matrix: sp.csr_matrix
     items: pd.Index
     baskets: pd.DataFrame
     level: str = "product"
-    #: for integer baskets from ``from_transactions``: the caller's lists and the code of each
-    #: label (``code[label - low]``), so a compiled engine can take the lists as they are
-    source: tuple | None = field(default=None, compare=False, repr=False)
+
+    def __getattr__(self, name):
+        # reached only when an attribute is missing: the matrix and items of baskets made by
+        # ``from_transactions``, encoded on first use (mining that hands the caller's lists to
+        # pyfim never needs them)
+        lists = self.__dict__.get("_lists")
+        if name in ("matrix", "items") and lists is not None:
+            matrix, items = _encode_transactions(lists)
+            object.__setattr__(self, "matrix", matrix)
+            object.__setattr__(self, "items", items)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def lists(self) -> list | None:
+        """The caller's transactions (lists of items) for baskets made by ``from_transactions``,
+        else None. A compiled engine reads them as they are."""
+        return self.__dict__.get("_lists")
 
     @property
     def n_baskets(self) -> int:
         """Number of baskets (rows)."""
-        return self.matrix.shape[0]
+        return len(self.baskets)
 
     @property
     def n_items(self) -> int:
         """Number of distinct items (columns)."""
-        return self.matrix.shape[1]
+        return len(self.items)
 
     def __len__(self) -> int:
         return self.n_baskets
@@ -117,22 +137,20 @@ class Baskets:
         """Baskets from a list of transactions (each an iterable of hashable items).
 
         Items are sorted (by their string form when they are not mutually comparable), as
-        mlxtend's ``TransactionEncoder`` sorts its columns.
+        mlxtend's ``TransactionEncoder`` sorts its columns. The lists are kept as given (a list
+        of lists is not copied; do not change it afterwards); ``matrix`` and ``items`` are
+        encoded from them on first use.
         """
-        transactions = list(transactions)
-        if set(map(type, transactions)) != {list}:
+        if not isinstance(transactions, list):
+            transactions = list(transactions)
+        if set(map(type, transactions)) - {list}:
             transactions = [t if isinstance(t, list) else list(t) for t in transactions]
-        n = len(transactions)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
-        codes, labels, lookup = _factorize_items(transactions, int(indptr[-1]))
-        # rows are already in order: CSR straight from the codes (no row array, no COO)
-        m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
-                          shape=(n, len(labels)))
-        m.sum_duplicates()
-        matrix = sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
-        return cls(matrix, labels, pd.DataFrame({"order_id": np.arange(n)}), "transactions",
-                   source=None if lookup is None else (transactions, *lookup))
+        baskets = cls.__new__(cls)
+        object.__setattr__(baskets, "_lists", transactions)
+        object.__setattr__(baskets, "baskets",
+                           pd.DataFrame({"order_id": np.arange(len(transactions))}))
+        object.__setattr__(baskets, "level", "transactions")
+        return baskets
 
     @classmethod
     def from_onehot(cls, df: pd.DataFrame) -> Baskets:
@@ -252,41 +270,81 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr
     return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape)
 
 
-def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Index, tuple | None]:
-    """Column code of every item (basket by basket), the sorted labels (object Index) and, for
-    compact integer items, the lookup ``(low, code per label - low)``.
+
+def _encode_transactions(transactions: list) -> tuple[sp.csr_matrix, pd.Index]:
+    """The one-hot CSR matrix and the sorted item labels of a list of lists."""
+    n = len(transactions)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, transactions), dtype=np.int64, count=n), out=indptr[1:])
+    codes, labels = _factorize_items(transactions, int(indptr[-1]))
+    codes = codes.astype(np.int32, copy=False)
+    # rows are already in order: CSR straight from the codes (no row array, no COO). When
+    # every row is strictly increasing (sorted baskets without repeats, as the FIMI files
+    # are), the codes are already canonical CSR indices: no sort, no copy
+    if _strictly_increasing_rows(codes, indptr):
+        matrix = sp.csr_matrix((np.ones(len(codes), dtype=bool), codes, indptr),
+                               shape=(n, len(labels)))
+        matrix.has_canonical_format = True
+        return matrix, labels
+    m = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes, indptr),
+                      shape=(n, len(labels)))
+    del codes
+    m.sum_duplicates()
+    return sp.csr_matrix((np.ones(m.nnz, dtype=bool), m.indices, m.indptr), shape=m.shape), labels
+
+def _strictly_increasing_rows(codes: np.ndarray, indptr: np.ndarray) -> bool:
+    """True when the codes rise strictly within every row (indptr delimits the rows)."""
+    if len(codes) < 2:
+        return True
+    rises = codes[1:] > codes[:-1]
+    # a fall is allowed only where a new row starts (positions indptr[1:-1], shifted by one)
+    starts = indptr[1:-1]
+    starts = starts[(starts > 0) & (starts < len(codes))] - 1
+    rises[starts] = True
+    return bool(rises.all())
+
+
+def _factorize_items(transactions: list, total: int) -> tuple[np.ndarray, pd.Index]:
+    """Column code of every item (basket by basket) and the sorted labels (object Index).
 
     Integer items (the usual coded baskets) go straight into one numpy array (no flat Python
     list) and are coded with a lookup table (or ``np.unique`` when sparse); other items are
     sorted as Python objects (by their string form when not mutually comparable).
     """
     if not total:
-        return np.empty(0, dtype=np.int32), pd.Index([], dtype=object), None
+        return np.empty(0, dtype=np.int32), pd.Index([], dtype=object)
     arr = None
     if set(map(type, chain.from_iterable(transactions))) == {int}:
-        try:
-            arr = np.fromiter(chain.from_iterable(transactions), dtype=np.int64, count=total)
-        except OverflowError:  # ints beyond int64
-            arr = None
+        for dtype in (np.int32, np.int64):  # int32 when the items fit: half the memory
+            try:
+                arr = np.fromiter(chain.from_iterable(transactions), dtype=dtype, count=total)
+                break
+            except OverflowError:  # ints beyond int32 (then int64)
+                arr = None
     if arr is not None:
-        low = int(arr.min())
-        arr -= low
-        span = int(arr.max()) + 1
+        low, high = int(arr.min()), int(arr.max())
+        span = high - low + 1
         if span <= 4 * len(arr) + 1024:  # compact codes: a lookup table instead of a sort
-            present = np.bincount(arr, minlength=span) > 0
+            arr -= arr.dtype.type(low)  # in place; fits, as span is small
+            present = item_counts(arr, span) > 0
             table = (np.cumsum(present) - 1).astype(np.int32)
-            codes = table[arr]
+            # code every item in place, in blocks (take casts its indices to int64)
+            for lo in range(0, len(arr), _TAKE_BLOCK):
+                part = arr[lo:lo + _TAKE_BLOCK]
+                part[...] = table[part]
+            codes = arr.astype(np.int32, copy=False)
+            del arr
             uniques = np.flatnonzero(present) + low
-            return codes, pd.Index(uniques.tolist(), dtype=object), (low, table)
-        uniques, codes = np.unique(arr, return_inverse=True)
-        return codes, pd.Index((uniques + low).tolist(), dtype=object), None
+            return codes, pd.Index(uniques.tolist(), dtype=object)
+        uniques, codes = np.unique(arr, return_inverse=True)  # sparse codes: sort them
+        return codes, pd.Index(uniques.tolist(), dtype=object)
     flat = list(chain.from_iterable(transactions))
     try:
         labels = sorted(set(flat))
     except TypeError:
         labels = sorted(set(flat), key=str)
     index = pd.Index(labels, dtype=object)
-    return index.get_indexer(flat), index, None
+    return index.get_indexer(flat), index
 
 
 def onehot_matrix(df: pd.DataFrame, *, where: str) -> sp.csr_matrix:

@@ -18,11 +18,13 @@ Engines
     The reference: mlxtend's ``apriori`` on a sparse one-hot frame. Slow and memory-hungry on
     large data; used to prove the others exact.
 ``'auto'`` (default)
-    a cost estimate made after the first step of the vertical search (the frequent pairs,
-    which that search needs anyway): the vertical search costs about a constant per
-    conditional database (estimated from the number of frequent pairs and the density), pyfim
-    a constant per transaction plus one per itemset. The cheaper runs (pyfim only when it is
-    installed); the estimate and the choice are in ``attrs['cost']``.
+    the cheaper engine by a cost estimate (pyfim only when it is installed): the vertical
+    search costs about a constant per conditional database (estimated from the number of
+    frequent pairs and the density), pyfim a constant per transaction plus one per itemset.
+    Baskets from lists (``Baskets.from_transactions``) are estimated from a sample of the
+    lists and, when pyfim is cheaper, handed to it as they are: no matrix is built. Other data
+    is estimated from its matrix (frequent pairs counted on a sample of the rows). The
+    estimate is in ``attrs['cost']``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._validation import check_interval, check_one_of
-from ..errors import ParameterError
+from ..errors import InsufficientMemoryError, ParameterError
 from . import counting
 from .encode import Baskets, onehot_matrix
 from .estimate import check_memory
@@ -64,9 +66,16 @@ _COST_NODE = 4.5e-4
 _COST_ROOT_NNZ = 5e-7
 _COST_PYFIM_ROW = 6e-6
 _COST_PYFIM_SET = 1.5e-5
+# from the caller's lists (Baskets.from_transactions): encoding them into a matrix costs about
+# 85 ns per entry, pyfim reading them about 105 ns per entry (retail.dat, T10I4D100K)
+_COST_ENCODE_ENTRY = 8.5e-8
+_COST_PYFIM_ENTRY = 1.05e-7
+_LIST_SAMPLE = 5_000  # lists sampled for that estimate (and the memory check) ...
+_LIST_PAIRS = 250_000  # ... and at most about this many item pairs in them
 _DENSE = 0.1  # a root database this dense (share of cells set) searches deep
 _COST_SAMPLE = 20_000  # rows of the root database sampled to count its frequent pairs ...
-_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows
+_COST_PAIRS = 2_000_000  # ... and at most this many pairs in those rows,
+_COST_PAIR_BLOCK = 250_000  # counted in blocks of this many keys (a few 2 MB temporaries)
 
 
 class EmptyResultWarning(UserWarning):
@@ -111,6 +120,14 @@ class ItemsetTable:
         df = pd.DataFrame({"support": support, "itemsets": pd.Series(sets, dtype=object)})
         df.attrs.update(n_transactions=self.n_transactions, engine=self.engine, **self.info)
         return df
+
+    def on_columns(self, items: pd.Index) -> ItemsetTable:
+        """The same itemsets coded by their positions in ``items`` (a superset of the labels)."""
+        position = items.get_indexer(self.items)
+        codes, counts = _canonical({k: [position[c]] for k, c in self.codes.items()},
+                                   {k: [c] for k, c in self.counts.items()})
+        return ItemsetTable(codes, counts, self.n_transactions, items, engine=self.engine,
+                            info=self.info)
 
     @classmethod
     def from_frame(cls, itemsets: pd.DataFrame, n_transactions: int | None, *, where: str
@@ -216,6 +233,8 @@ def frequent_itemsets(
                  where=_WHERE)
     if kind != "all":
         table = counting.filter_table(table, kind)
+    if not use_colnames and isinstance(data, Baskets) and table.items is not data.items:
+        table = table.on_columns(data.items)  # pyfim on the lists coded the frequent items only
     return table.to_frame(use_colnames=use_colnames)
 
 
@@ -226,17 +245,29 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
     if max_len is not None:
         check_interval(max_len, 1, None, name="max_len", where=where, closed="left", integer=True)
     check_one_of(engine, MINING_ENGINES, name="engine", where=where)
+    cost = {}
+    lists = data.lists if isinstance(data, Baskets) else None
+    if lists and engine in ("auto", "pyfim") and _fim() is not None:
+        # the caller's lists go to pyfim as they are: no matrix is built unless the estimate
+        # (from a sample of the lists) says the vertical search is cheaper
+        table, cost = _mine_lists(data, min_support=min_support, max_len=max_len,
+                                  auto=engine == "auto", where=where)
+        if table is not None:
+            if not len(table):
+                table.items = data.items
+                _warn_empty(table, min_support, table.info["min_count"], data.matrix, where)
+            return table
+        engine = "vertical"
     matrix, labels = _as_matrix(data, items=items, where=where)
-    source = data.source if isinstance(data, Baskets) else None
     n = matrix.shape[0]
     if n == 0:
         table = ItemsetTable({}, {}, 0, labels, engine=engine)
         _warn_empty(table, min_support, 0, matrix, where)
         return table
     min_count = counting.min_count(min_support, n)
+    item_counts = counting.item_counts(matrix.indices, matrix.shape[1])
     if engine != "mlxtend":
-        check_memory(np.bincount(matrix.indices, minlength=matrix.shape[1]), n,
-                     min_support=min_support, max_len=max_len, where=where)
+        check_memory(item_counts, n, min_support=min_support, max_len=max_len, where=where)
 
     ran = engine
     if engine == "pyfim" and _fim() is None:
@@ -245,15 +276,14 @@ def mine(data, *, min_support, max_len=None, engine="auto", items=None, where=_W
         ran = "mlxtend"
     if ran == "auto":
         ran = "vertical"
-    cost = {}
     if ran == "vertical":
         codes, counts = _mine_vertical(matrix, min_count, max_len,
                                        hand_over=engine == "auto" and _fim() is not None,
-                                       cost=cost, lists=source is not None)
+                                       cost=cost, item_counts=item_counts)
         if codes is None:  # 'auto': pyfim is estimated cheaper
             ran = "pyfim"
     if ran == "pyfim":
-        codes, counts = _mine_pyfim(matrix, min_count, max_len, source)
+        codes, counts = _mine_pyfim(matrix, min_count, max_len, item_counts)
     elif ran == "mlxtend":
         codes, counts = _mine_mlxtend(matrix, min_support, max_len)
     codes, counts = _canonical(codes, counts)
@@ -293,7 +323,7 @@ def _as_matrix(data, *, items, where):
 
 
 def _warn_empty(table, min_support, min_count, matrix, where):
-    counts = np.bincount(matrix.indices, minlength=matrix.shape[1]) if matrix.nnz else []
+    counts = counting.item_counts(matrix.indices, matrix.shape[1]) if matrix.nnz else []
     best = (max(counts) / matrix.shape[0]) if len(counts) and matrix.shape[0] else 0.0
     reason = (f"no itemset reaches min_support={min_support} (the most frequent item has "
               f"support {best:.4g}); lower min_support")
@@ -320,29 +350,43 @@ def _canonical(codes: dict, counts: dict):
 def _select(D: sp.csr_matrix, rows, cols: np.ndarray) -> sp.csr_matrix:
     """D[rows][:, cols] (cols ascending), keeping only rows with at least two items."""
     sub = D[rows] if rows is not None else D
-    # int32 throughout: these arrays are as long as the data (memory, not range, is the limit)
+    # int32 / bool throughout and no per-entry row array: these arrays are as long as the data
+    # (memory, not range, is the limit)
     lookup = np.full(D.shape[1], -1, dtype=np.int32)
     lookup[cols] = np.arange(len(cols), dtype=np.int32)
     new = lookup[sub.indices]
     keep = new >= 0
-    row_of = np.repeat(np.arange(sub.shape[0], dtype=np.int32), np.diff(sub.indptr))
-    per_row = np.bincount(row_of[keep], minlength=sub.shape[0])
+    per_row = _row_sums(keep, sub.indptr)
     good = per_row >= 2
-    keep &= good[row_of]
-    indptr = np.concatenate([[0], np.cumsum(per_row[good])])
-    return sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int32), new[keep], indptr),
-                         shape=(int(good.sum()), len(cols)))
+    keep &= np.repeat(good, np.diff(sub.indptr))
+    indptr = np.zeros(int(good.sum()) + 1, dtype=np.int64)
+    np.cumsum(per_row[good], out=indptr[1:])
+    indices = new[keep]
+    del new, keep
+    # only the pattern is read (pairs, bitsets, the CSC view): bool data, one byte per entry
+    return sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr),
+                         shape=(len(indptr) - 1, len(cols)))
+
+
+def _row_sums(mask: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """True entries per CSR row (``indptr`` delimits the rows of ``mask``), without a running
+    count as long as the data."""
+    out = np.add.reduceat(np.append(mask, False), indptr[:-1], dtype=np.int32) \
+        if len(indptr) > 1 else np.zeros(0, dtype=np.int32)
+    out[indptr[:-1] == indptr[1:]] = 0  # reduceat gives an empty row its next entry
+    return out
 
 
 def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = False,
-                   cost: dict | None = None, lists: bool = False):
+                   cost: dict | None = None, item_counts=None):
     """Depth-first over conditional databases; pair counts of a node from one product D.T @ D.
 
     With ``hand_over``, the root's frequent pairs feed the 'auto' cost model; returns
     ``(None, None)`` when pyfim is estimated cheaper (the estimate goes into ``cost``).
     """
     limit = max_len if max_len is not None else np.inf
-    item_counts = np.bincount(X.indices, minlength=X.shape[1])
+    if item_counts is None:
+        item_counts = counting.item_counts(X.indices, X.shape[1])
     freq = np.flatnonzero(item_counts >= min_count)
     codes = {1: [freq[:, None]]}
     counts = {1: [item_counts[freq]]}
@@ -350,16 +394,20 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
         return codes, counts
     # rarest items first: a prefix's conditional database is then as small as it gets
     order = freq[np.argsort(item_counts[freq], kind="stable")]
-    root = _select(X, None, order)
     state = {"codes": codes, "counts": counts, "limit": limit, "min": min_count}
-    if root.shape[0] < min_count:
-        return codes, counts
     if hand_over and (max_len is None or max_len > 2):
-        estimate = _cost_estimate(X, root, min_count, lists=lists)
+        # the estimate reads only a sample of the root database: building the whole root is
+        # left to the vertical search, so a hand-over to pyfim never pays for it
+        estimate = _cost_estimate(X, order, min_count)
+        if estimate is None:  # fewer than min_count rows hold two frequent items
+            return codes, counts
         if cost is not None:
             cost.update(estimate)
         if estimate["pyfim_s"] < estimate["vertical_s"]:
             return None, None
+    root = _select(X, None, order)
+    if root.shape[0] < min_count:
+        return codes, counts
     D = _as_node_database(root)
     bits = not sp.issparse(D)
     pairs = _pairs_bits(D, min_count) if bits else _pairs_sparse(D, min_count)
@@ -367,28 +415,78 @@ def _mine_vertical(X: sp.csr_matrix, min_count: int, max_len, hand_over: bool = 
     return codes, counts
 
 
-def _cost_estimate(X: sp.csr_matrix, root: sp.csr_matrix, min_count: int, lists: bool = False
-                   ) -> dict:
+def _cost_estimate(X: sp.csr_matrix, order: np.ndarray, min_count: int) -> dict | None:
     """Seconds the vertical search and pyfim would take (the 'auto' choice).
 
-    The number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE``
-    rows of the root database (threshold scaled to the sample), so the estimate stays a small
-    share of either engine's time.
+    The root database is X restricted to the frequent items (``order``) and to the rows holding
+    two of them. Its size comes from per-row counts of frequent items (one pass over X), and
+    the number of frequent pairs is counted on a regular sample of at most ``_COST_SAMPLE`` of
+    its rows (threshold scaled to the sample), so the estimate stays a small share of either
+    engine's time. ``None`` when the root has fewer than ``min_count`` rows (no pair can be
+    frequent).
     """
-    lengths = np.diff(root.indptr).astype(np.float64)
+    frequent = np.zeros(X.shape[1], dtype=bool)
+    frequent[order] = True
+    per_row = _row_sums(frequent[X.indices], X.indptr)
+    rows = np.flatnonzero(per_row >= 2)
+    if len(rows) < min_count:
+        return None
+    lengths = per_row[rows].astype(np.float64)
     in_pairs = float((lengths * (lengths - 1) / 2).sum())
+    root_nnz = float(lengths.sum())
     # at most _COST_SAMPLE rows and _COST_PAIRS pairs: long (dense) baskets are sampled thinner
-    step = max(1, -(-root.shape[0] // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
-    sample = root[::step] if step > 1 else root
-    pairs = _pairs_sparse(sample, max(1, int(np.ceil(min_count / step))))
-    n_pairs = len(pairs[0])
-    density = root.nnz / max(1, root.shape[0] * root.shape[1])
+    step = max(1, -(-len(rows) // _COST_SAMPLE), int(np.ceil(in_pairs / _COST_PAIRS)))
+    threshold = max(1, int(np.ceil(min_count / step)))
+    sample = X[rows[::step]]
+    # a pair is no more frequent than either item: the items below the threshold in the sample
+    # are left out before pairing (same frequent pairs, far fewer pairs to count on sparse data)
+    in_sample = counting.item_counts(sample.indices, X.shape[1])
+    sample = _select(sample, None, order[in_sample[order] >= threshold])
+    n_pairs = _count_frequent_pairs(sample, threshold)
+    density = root_nnz / max(1, len(rows) * len(order))
     vertical = (_COST_NODE * n_pairs * (20 if density >= _DENSE else 0.6)
-                + _COST_ROOT_NNZ * root.nnz)
-    per_row = _COST_PYFIM_ROW / (3 if lists else 1)  # the caller's lists need no building
-    pyfim = per_row * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
+                + _COST_ROOT_NNZ * root_nnz)
+    pyfim = _COST_PYFIM_ROW * X.shape[0] + _COST_PYFIM_SET * 2.5 * n_pairs
     return {"vertical_s": round(vertical, 3), "pyfim_s": round(pyfim, 3),
             "frequent_pairs_estimate": n_pairs, "density": round(density, 4)}
+
+
+def _count_frequent_pairs(D: sp.csr_matrix, min_count: int) -> int:
+    """How many column pairs of D occur in at least ``min_count`` rows (the estimate's count).
+
+    As ``_pairs_sparse`` but counting only: keys index the upper triangle (half the bins) and
+    are counted in blocks of ``_COST_PAIR_BLOCK`` into int32 totals, so the temporaries stay
+    a few MB; above ``_PAIR_BINS`` bins it falls back to ``_pairs_sparse``.
+    """
+    c = D.shape[1]
+    bins = c * (c - 1) // 2
+    if bins > _PAIR_BINS:
+        return len(_pairs_sparse(D, min_count, block=_COST_PAIR_BLOCK)[0])
+    total = np.zeros(bins, dtype=np.int32)
+    lengths = np.diff(D.indptr)
+    pending, size = [], 0
+
+    def flush():  # one bincount per block of keys, not one per basket length
+        nonlocal pending, size, total
+        if pending:
+            total += np.bincount(np.concatenate(pending), minlength=bins).astype(np.int32)
+            pending, size = [], 0
+
+    for L in np.unique(lengths[lengths >= 2]).tolist():
+        rows = np.flatnonzero(lengths == L)
+        ii, jj = np.triu_indices(L, 1)
+        step = max(1, _COST_PAIR_BLOCK // len(ii))
+        for lo in range(0, len(rows), step):
+            r = rows[lo:lo + step]
+            cells = D.indices[D.indptr[r][:, None] + np.arange(L)].astype(np.int64)
+            low = np.minimum(cells[:, ii], cells[:, jj])
+            high = np.maximum(cells[:, ii], cells[:, jj])
+            pending.append((high * (high - 1) // 2 + low).ravel())
+            size += pending[-1].size
+            if size >= _COST_PAIR_BLOCK:
+                flush()
+    flush()
+    return int(np.count_nonzero(total >= min_count))
 
 
 def _as_node_database(D: sp.csr_matrix):
@@ -400,7 +498,8 @@ def _as_node_database(D: sp.csr_matrix):
     return D
 
 
-def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = None):
+def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = None,
+                  block: int = _PAIR_BLOCK):
     """Frequent pairs of a CSR database, counted from the pairs inside each row.
 
     Rows are grouped by length L, so each group is an (n_L, L) matrix whose L(L-1)/2 column
@@ -423,14 +522,14 @@ def _pairs_sparse(D: sp.csr_matrix, min_count: int, use_bincount: bool | None = 
     for L in np.unique(lengths[lengths >= 2]):
         rows = np.flatnonzero(lengths == L)
         ii, jj = np.triu_indices(int(L), 1)
-        step = max(1, _PAIR_BLOCK // len(ii))
+        step = max(1, block // len(ii))
         for lo in range(0, len(rows), step):
             r = rows[lo:lo + step]
             cells = D.indices[D.indptr[r][:, None] + np.arange(L)].astype(np.int64)
             left, right = cells[:, ii], cells[:, jj]
             pending.append((np.minimum(left, right) * c + np.maximum(left, right)).ravel())
             size += pending[-1].size
-            if size >= _PAIR_BLOCK:
+            if size >= block:
                 flush()
     if use_bincount:
         flush()
@@ -528,56 +627,152 @@ def _fim():
     return fim
 
 
-def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, source=None):
-    fim = _fim()
-    if source is not None:  # integer baskets: pyfim takes the caller's lists, labels mapped back
-        tracts, low, code_of = source
-        tracts = [*tracts, []]
-    else:
-        indices = X.indices.tolist()
-        bounds = X.indptr.tolist()
-        tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
-        del indices
-        tracts.append([])
-    # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
-    # unreported empty set); one empty transaction (added above) changes no count and avoids it.
-    kwargs = {} if max_len is None else {"zmax": int(max_len)}
-    # Borgelt's Eclat is 10-30% faster on sparse data (retail.dat, IBM Quest), FP-growth on
-    # dense data (chess-like): measured on benchmarks/rules.py's sets; both give the same sets
-    counts = np.bincount(X.indices, minlength=X.shape[1])
+def _mine_pyfim(X: sp.csr_matrix, min_count: int, max_len, item_counts=None):
+    """pyfim on the rows of a matrix (built as lists of column codes)."""
+    indices = X.indices.tolist()
+    bounds = X.indptr.tolist()
+    tracts = [indices[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
+    del indices
+    counts = (counting.item_counts(X.indices, X.shape[1]) if item_counts is None
+              else item_counts)
     frequent = counts[counts >= min_count]
     density = frequent.sum() / max(1, X.shape[0] * len(frequent))
-    algorithm = fim.fpgrowth if density >= _DENSE else fim.eclat
-    found = algorithm(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
+    found = _run_pyfim(tracts, min_count, max_len, dense=density >= _DENSE)
     del tracts
-    codes, counts = _from_pyfim(found)
-    if source is not None:
-        codes = {k: [code_of[c[0] - low]] for k, c in codes.items()}
-    return codes, counts
+    return _from_pyfim(found)
 
 
-def _from_pyfim(found: list) -> tuple[dict, dict]:
+def _run_pyfim(tracts, min_count: int, max_len, *, dense: bool) -> list:
+    """pyfim's frequent itemsets (tuple of items, count) of any iterable of transactions."""
+    fim = _fim()
+    # pyfim drops the itemsets made only of items found in *every* transaction (they extend the
+    # unreported empty set); one empty transaction changes no count and avoids it. chain: pyfim
+    # reads any iterable, so the caller's list is not copied
+    tracts = chain(tracts, [[]])
+    kwargs = {} if max_len is None else {"zmax": int(max_len)}
+    # FP-growth on dense data (chess-like); on sparse data Borgelt's RElim, which needs 30-50%
+    # less memory than his Eclat on retail.dat (12 vs 18 MB at 0.002, 21 vs 31 MB at 0.0002)
+    # at about its speed there; on IBM Quest it is up to 30% slower, inside that set's margin
+    # (benchmarks/rules.py). All give the same sets
+    algorithm = fim.fpgrowth if dense else fim.relim
+    return algorithm(tracts, target="s", supp=-min_count, zmin=1, report="a", **kwargs)
+
+
+def _from_pyfim(found: list, *, labelled: bool = False):
     """pyfim's (itemset tuple, count) pairs -> codes and counts per size, with no Python loop.
 
     ``zip``, ``map(len)`` and ``chain`` walk the list in C and ``np.fromiter`` fills the arrays,
-    so no Python object is made per itemset beyond the ones pyfim returned.
+    so no Python object is made per itemset beyond the ones pyfim returned. Items are column
+    codes, or with ``labelled`` the caller's items: they are then coded by their rank among the
+    frequent items (the one-item sets), sorted as ``Baskets.from_transactions`` sorts them, and
+    those labels are returned too.
     """
     if not found:
-        return {}, {}
+        return ({}, {}, pd.Index([], dtype=object)) if labelled else ({}, {})
     sets, counts = zip(*found, strict=True)
     found.clear()
     n = len(sets)
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=n)
-    flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=int(lengths.sum()))
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    if labelled:
+        # every item of an itemset is a frequent item, so the one-item sets name them all
+        singles = [sets[i][0] for i in np.flatnonzero(lengths == 1).tolist()]
+        if set(map(type, singles)) == {int}:
+            labels = np.sort(np.fromiter(singles, dtype=np.int64, count=len(singles)))
+            flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=total)
+            flat = np.searchsorted(labels, flat)
+            labels = pd.Index(labels.tolist(), dtype=object)
+        else:
+            try:
+                labels = pd.Index(sorted(singles), dtype=object)
+            except TypeError:
+                labels = pd.Index(sorted(singles, key=str), dtype=object)
+            flat = labels.get_indexer(np.fromiter(chain.from_iterable(sets), dtype=object,
+                                                  count=total))
+    else:
+        flat = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=total)
     del sets
     counts = np.fromiter(counts, dtype=np.int64, count=n)
-    starts = np.cumsum(lengths) - lengths
     codes_out, counts_out = {}, {}
     for k in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == k)
         codes_out[k] = [flat[starts[rows][:, None] + np.arange(k)]]
         counts_out[k] = [counts[rows]]
-    return codes_out, counts_out
+    return (codes_out, counts_out, labels) if labelled else (codes_out, counts_out)
+
+
+# -- 'auto' and 'pyfim' on the caller's lists ------------------------------------------------------
+
+def _mine_lists(data: Baskets, *, min_support, max_len, auto: bool, where: str):
+    """pyfim on the caller's lists, no matrix; ``(None, estimate)`` when 'auto' estimates the
+    vertical search cheaper."""
+    lists = data.lists
+    n = len(lists)
+    min_count = counting.min_count(min_support, n)
+    estimate = _list_estimate(lists, min_count)
+    try:
+        check_memory(estimate.pop("item_counts"), n, min_support=min_support, max_len=max_len,
+                     where=where)
+    except InsufficientMemoryError:  # refuse on the exact item counts, not the sample's
+        check_memory(counting.item_counts(data.matrix.indices, data.matrix.shape[1]), n,
+                     min_support=min_support, max_len=max_len, where=where)
+    dense = estimate.pop("item_density") >= _DENSE
+    if auto and estimate["vertical_s"] < estimate["pyfim_s"]:
+        return None, estimate
+    codes, counts, labels = _from_pyfim(_run_pyfim(lists, min_count, max_len, dense=dense),
+                                        labelled=True)
+    codes, counts = _canonical(codes, counts)
+    info = {"min_support": min_support, "min_count": min_count, "max_len": max_len}
+    if auto:
+        info["cost"] = estimate
+    return ItemsetTable(codes, counts, n, labels, engine="pyfim", info=info), estimate
+
+
+def _list_estimate(lists: list, min_count: int) -> dict:
+    """The 'auto' costs of both engines from a regular sample of the caller's lists.
+
+    At most ``_LIST_SAMPLE`` lists and about ``_LIST_PAIRS`` item pairs in them are coded and
+    counted: item counts (scaled to all lists; they also feed the memory check), the entries
+    and the frequent pairs (threshold scaled to the sample), so the estimate costs a few ms
+    whatever the size. The vertical search must first encode every entry into a matrix; pyfim
+    reads the lists as they are.
+    """
+    n = len(lists)
+    step = max(1, -(-n // _LIST_SAMPLE))
+    sample = lists[::step]
+    lengths = np.fromiter(map(len, sample), dtype=np.int64, count=len(sample))
+    pairs = float((lengths * (lengths - 1) // 2).sum())
+    if pairs > _LIST_PAIRS:  # long (dense) baskets are sampled thinner
+        thin = int(np.ceil(pairs / _LIST_PAIRS))
+        sample, lengths, step = sample[::thin], lengths[::thin], step * thin
+    flat = list(chain.from_iterable(sample))
+    if set(map(type, flat)) <= {int}:
+        values = np.fromiter(flat, dtype=np.int64, count=len(flat))
+    else:
+        values = np.fromiter(flat, dtype=object, count=len(flat))
+    del flat
+    codes, uniques = pd.factorize(values)
+    indptr = np.zeros(len(sample) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    S = sp.csr_matrix((np.ones(len(codes), dtype=np.int8), codes.astype(np.int32), indptr),
+                      shape=(len(sample), len(uniques)))
+    S.sum_duplicates()  # repeated items in a basket count once
+    in_sample = np.bincount(S.indices, minlength=S.shape[1])
+    scale = n / max(1, len(sample))
+    threshold = max(1, int(np.ceil(min_count / step)))
+    frequent = np.flatnonzero(in_sample >= threshold)
+    root = _select(S, None, frequent)
+    n_pairs = _count_frequent_pairs(root, threshold) if root.shape[0] else 0
+    density = root.nnz / max(1, root.shape[0] * len(frequent))
+    entries = S.nnz * scale
+    vertical = (_COST_ENCODE_ENTRY * entries + _COST_ROOT_NNZ * root.nnz * scale
+                + _COST_NODE * n_pairs * (20 if density >= _DENSE else 0.6))
+    pyfim = _COST_PYFIM_ENTRY * entries + _COST_PYFIM_SET * 2.5 * n_pairs
+    return {"vertical_s": round(vertical, 3), "pyfim_s": round(pyfim, 3),
+            "frequent_pairs_estimate": n_pairs, "density": round(density, 4),
+            "sampled_lists": len(sample), "item_counts": in_sample * scale,
+            "item_density": in_sample[frequent].sum() / max(1, len(sample) * len(frequent))}
 
 
 # -- engine: mlxtend (reference) -----------------------------------------------------------------
