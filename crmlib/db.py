@@ -87,7 +87,7 @@ def check_fact_load(table: str, *, where: str = "crmlib.db") -> None:
         return
     raise CrmlibError(
         f"{where}: loading the fact table {table!r} into pandas is forbidden on this run "
-        f"({FORBID_FACT_LOADS_ENV}=1, set by `crmlib run --engine spark`): read "
+        f"({FORBID_FACT_LOADS_ENV}=1, set for a report run on Spark): read "
         f"eng.table({mart_table!r}) on Spark instead and bring only bounded results into pandas.")
 
 _ARROW_BACKENDS = ("sqlite", "postgresql")

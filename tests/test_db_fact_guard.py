@@ -19,7 +19,7 @@ def guarded(monkeypatch):
 @pytest.mark.parametrize("table", FACTS)
 def test_every_fact_loader_raises_naming_the_table(guarded, small_url, table):
     expected = (rf"loading the fact table '{table}' into pandas is forbidden on this run "
-                rf"\(CRMLIB_FORBID_FACT_LOADS=1, set by `crmlib run --engine spark`\): read "
+                rf"\(CRMLIB_FORBID_FACT_LOADS=1, set for a report run on Spark\): read "
                 rf"eng\.table\('{db.FACT_TABLES[table]}'\) on Spark instead")
     with db.connect(small_url) as crm:
         with pytest.raises(CrmlibError, match=expected):
