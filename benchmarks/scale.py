@@ -323,7 +323,9 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
     latest = reports_dir / report / "latest.json"
     summary = json.loads(latest.read_text()) if latest.is_file() and proc.returncode == 0 else None
     if summary is None:
-        row["error"] = " ".join((out + err).strip().splitlines()[-1:])[:300] or f"exit {proc.returncode}"
+        # the runner's own line (FAILED ... cell N: ...) or its one-line error, not Spark's log
+        said = out.strip().splitlines() or [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
+        row["error"] = (" ".join(said[-1].split())[:300] if said else f"exit {proc.returncode}")
     else:
         row.update(seconds=summary["duration_s"], recorded_engine=summary.get("engine"))
     return row
