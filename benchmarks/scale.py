@@ -18,6 +18,23 @@ process tree (the JVM included for Spark), sampled every 0.1 s.
   Spark path: crmlib.segments.spark_rfm.
 
 Ends with one ratio line per comparison (above 1: Spark is better) and writes scale.png.
+
+Whole reports, ``--reports`` (issue 14):
+
+    python benchmarks/scale.py --reports                   # about 2M order lines
+    python benchmarks/scale.py --reports --lines 200000    # a quick try
+    python benchmarks/scale.py --reports --only segmentation,association_rules
+
+builds a sample database of about ``--lines`` order lines (``crmlib sample`` with
+lines / LINES_PER_CUSTOMER customers; the lines it really has are printed), exports its mart, and
+runs each report with ``crmlib run`` on pandas and on Spark (``--spark-master``, default
+local[*]; the mart passed with ``-p mart``, so the export is not timed). While a report runs,
+psutil polls the runner's child processes every 0.2 s and keeps apart the peak resident set of
+the notebook kernel's Python process (the ipykernel child) and of the Spark driver JVM it starts.
+Time is the run's ``duration_s`` (kernel start-up and every cell). Per report it prints
+``ratio report NAME, 2M lines, spark vs pandas: time Tx, memory Mx`` (time: pandas seconds /
+Spark seconds; memory: pandas kernel peak / Spark kernel peak; above 1: Spark is better) and
+writes ``reports-<lines>.json`` under benchmarks/out/scale/.
 """
 
 from __future__ import annotations
@@ -217,8 +234,142 @@ def plot(results: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+# ---------------------------------------------------------------------- whole reports (--reports)
+LINES_PER_CUSTOMER = 25  # measured: 9,524 customers of the sample gave 240,802 order lines
+
+
+def _lines_label(lines: int) -> str:
+    return f"{lines / 1e6:g}M" if lines >= 1_000_000 else f"{lines / 1e3:g}k"
+
+
+def report_data(lines: int) -> tuple[str, Path, int]:
+    """A sample database of about ``lines`` order lines and its mart (built once per size)."""
+    import sqlalchemy as sa
+
+    from crmlib import mart
+    from crmlib.sample import build
+
+    folder = OUT / f"reports-{lines}"
+    db, out = folder / "crm.sqlite", folder / "mart"
+    url = f"sqlite:///{db}"
+    if not (folder / "_done").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        db.unlink(missing_ok=True)
+        build(url, customers=max(50, round(lines / LINES_PER_CUSTOMER)), seed=42)
+        (folder / "_done").write_text("built")
+    mart.export(url, out)  # incremental: nothing is rewritten the second time
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        actual = conn.execute(sa.text("SELECT COUNT(*) FROM order_lines")).scalar_one()
+    engine.dispose()
+    return url, out, int(actual)
+
+
+def _role(proc) -> str | None:
+    """'kernel' for an ipykernel process, 'jvm' for a Java one, else None."""
+    try:
+        cmd = " ".join(proc.cmdline())
+        name = proc.name()
+    except Exception:  # gone, or not ours to read
+        return None
+    if "ipykernel" in cmd:
+        return "kernel"
+    if name == "java" or cmd.split(" ", 1)[0].endswith("/java"):
+        return "jvm"
+    return None
+
+
+def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: Path,
+               master: str, timeout: float) -> dict:
+    """One ``crmlib run`` of ``report``; the peaks of its kernel and JVM, apart, and its time."""
+    import psutil
+
+    cmd = [sys.executable, "-m", "crmlib.cli", "run", report, "--db", url, "--reports-dir",
+           str(reports_dir), "--no-progress", "--no-audiences", "--timeout", str(timeout)]
+    if engine == "spark":
+        cmd += ["--engine", "spark", "--spark-master", master, "-p", "mart", str(mart_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peaks = {"kernel": 0, "jvm": 0}
+    done = threading.Event()
+
+    def sample():
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                children = root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                break
+            for child in children:
+                role = _role(child)
+                if role is None:
+                    continue
+                try:
+                    peaks[role] = max(peaks[role], child.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        out, err = proc.communicate(timeout=timeout + 300)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    done.set()
+    thread.join()
+    row = {"report": report, "engine": engine, "kernel_peak_mb": peaks["kernel"] / 2**20,
+           "jvm_peak_mb": peaks["jvm"] / 2**20, "exit": proc.returncode}
+    latest = reports_dir / report / "latest.json"
+    summary = json.loads(latest.read_text()) if latest.is_file() and proc.returncode == 0 else None
+    if summary is None:
+        # the runner's own line (FAILED ... cell N: ...) or its one-line error, not Spark's log
+        said = out.strip().splitlines() or [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
+        row["error"] = (" ".join(said[-1].split())[:300] if said else f"exit {proc.returncode}")
+    else:
+        row.update(seconds=summary["duration_s"], recorded_engine=summary.get("engine"))
+    return row
+
+
+def reports_main(args) -> None:
+    from crmlib.config import NOTEBOOKS_DIR
+
+    names = args.only.split(",") if args.only else sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    url, mart_dir, lines = report_data(args.lines)
+    label = _lines_label(args.lines)
+    print(f"sample: {lines:,} order lines ({label} asked), mart {mart_dir}", flush=True)
+    rows = []
+    for report in names:
+        for engine in ("pandas", "spark"):
+            r = run_report(report, engine, url, mart_dir, OUT / f"reports-{args.lines}" / engine,
+                           args.spark_master, args.timeout)
+            r["lines"] = lines
+            rows.append(r)
+            what = r.get("error") or f"{r['seconds']:.1f} s"
+            print(f"{report:<20} {engine:<6} {what:>12}  kernel peak {r['kernel_peak_mb']:.0f} MB"
+                  + (f", JVM peak {r['jvm_peak_mb']:.0f} MB" if engine == "spark" else ""), flush=True)
+    (OUT / f"reports-{args.lines}.json").write_text(json.dumps(rows, indent=2))
+    for report in names:
+        pair = {r["engine"]: r for r in rows if r["report"] == report}
+        bad = [f"{e}: {r['error']}" for e, r in pair.items() if r.get("error")]
+        if bad:
+            print(f"ratio report {report}, {label} lines, spark vs pandas: " + "; ".join(bad))
+            continue
+        p, sp = pair["pandas"], pair["spark"]
+        t = p["seconds"] / sp["seconds"]
+        m = p["kernel_peak_mb"] / sp["kernel_peak_mb"] if sp["kernel_peak_mb"] else float("nan")
+        print(f"ratio report {report}, {label} lines, spark vs pandas: time {t:.2g}x, memory {m:.2g}x"
+              f"  (kernel {p['kernel_peak_mb']:.0f} MB vs {sp['kernel_peak_mb']:.0f} MB, "
+              f"Spark JVM {sp['jvm_peak_mb']:.0f} MB; {p['seconds']:.0f} s vs {sp['seconds']:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", action="store_true",
+                        help="run every report on pandas and on Spark (see the module docstring)")
+    parser.add_argument("--lines", type=int, default=2_000_000, help="order lines, with --reports")
+    parser.add_argument("--only", default=None, help="with --reports: comma-separated report names")
+    parser.add_argument("--spark-master", default="local[*]", help="with --reports")
     parser.add_argument("--sizes", default="1M,10M")
     parser.add_argument("--tasks", default="rules,rfm")
     parser.add_argument("--seed-db", default=str(OUT / "seed.sqlite"))
@@ -227,6 +378,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
+        return
+    if args.reports:
+        OUT.mkdir(parents=True, exist_ok=True)
+        reports_main(args)
         return
     OUT.mkdir(parents=True, exist_ok=True)
     seed = Path(args.seed_db)

@@ -19,6 +19,15 @@ Read-only is enforced by the database, not by convention: SQLite files are opene
 Types follow the canonical schema, whatever the backend: integer keys ``int64`` (``Int64`` where the
 column may be null), money ``float64``, dates and timestamps ``datetime64[us]``, flags ``bool``
 (``boolean`` where nullable), low-cardinality text ``category``, other text ``str``.
+
+The fact-load guard
+-------------------
+With the environment variable ``CRMLIB_FORBID_FACT_LOADS=1`` (``crmlib run`` sets it in every
+kernel of a Spark run) every loader of a fact table — ``orders``, ``order_lines``, ``invoices``,
+``payments``, ``interactions``, ``service_tickets``, ``campaign_contacts``,
+``campaign_responses``, ``opportunities``, through its accessor or :meth:`Crm.load` — raises a
+:class:`~crmlib.errors.CrmlibError` naming the table and the mart table to read on Spark instead
+(:data:`FACT_TABLES`); :func:`crmlib.mart.read` of a fact does the same. Dimensions still load.
 """
 
 from __future__ import annotations
@@ -42,9 +51,44 @@ from sqlalchemy.engine import make_url
 from . import schema as S
 from .config import default_url, redact_url
 from .definitions import as_timestamp
-from .errors import DatabaseUnavailableError, DataContractError, EmptyDataError, ParameterError
+from .errors import (
+    CrmlibError,
+    DatabaseUnavailableError,
+    DataContractError,
+    EmptyDataError,
+    ParameterError,
+)
 
-__all__ = ["Crm", "connect"]
+__all__ = ["FACT_TABLES", "FORBID_FACT_LOADS_ENV", "Crm", "check_fact_load", "connect"]
+
+FORBID_FACT_LOADS_ENV = "CRMLIB_FORBID_FACT_LOADS"
+#: The fact tables of the CRM and the mart table (:mod:`crmlib.mart`) that holds each.
+FACT_TABLES = {
+    "orders": "fact_orders", "order_lines": "fact_sales", "invoices": "fact_invoices",
+    "payments": "fact_payments", "interactions": "fact_interactions",
+    "service_tickets": "fact_service_tickets", "campaign_contacts": "fact_campaign_contacts",
+    "campaign_responses": "fact_campaign_responses", "opportunities": "fact_opportunities",
+}
+
+
+def check_fact_load(table: str, *, where: str = "crmlib.db") -> None:
+    """Raise if ``table`` is a fact (a CRM table or its mart table) and ``CRMLIB_FORBID_FACT_LOADS``
+    is set: a report on Spark reads its facts on Spark, never into the notebook's memory.
+
+    Raises
+    ------
+    CrmlibError
+        Naming the table and the mart table to read with ``eng.table(...)`` instead.
+    """
+    if os.environ.get(FORBID_FACT_LOADS_ENV, "").strip().lower() not in ("1", "true", "yes"):
+        return
+    mart_table = FACT_TABLES.get(table, table if table in FACT_TABLES.values() else None)
+    if mart_table is None:
+        return
+    raise CrmlibError(
+        f"{where}: loading the fact table {table!r} into pandas is forbidden on this run "
+        f"({FORBID_FACT_LOADS_ENV}=1, set for a report run on Spark): read "
+        f"eng.table({mart_table!r}) on Spark instead and bring only bounded results into pandas.")
 
 _ARROW_BACKENDS = ("sqlite", "postgresql")
 _PARTITION_ROWS = 200_000  # below this a parallel read costs more than it saves
@@ -241,12 +285,15 @@ class Crm:
 
         Raises
         ------
+        CrmlibError
+            A fact table while ``CRMLIB_FORBID_FACT_LOADS`` is set (see the module docstring).
         DataContractError
             Unknown table, unknown column, a table/column missing from the database, or
             (with ``validate``) rows that break the table's rules.
         EmptyDataError
             The result is empty and ``allow_empty`` is False.
         """
+        check_fact_load(table, where="Crm.load")
         if table not in S.metadata.tables:
             raise DataContractError(
                 f"unknown table {table!r}; canonical tables are {sorted(S.CANONICAL_TABLES)}",

@@ -24,7 +24,7 @@ from .._validation import check_one_of
 from ..errors import CrmlibError, ParameterError
 
 __all__ = ["DEFAULT_MASTER", "FIT_SAMPLE_ROWS", "REPORT_ENGINES", "Engine", "bounded_sample", "check_engine",
-           "default_mart", "open_engine", "require_spark"]
+           "default_mart", "open_engine", "probe_master", "require_spark"]
 
 REPORT_ENGINES = ("pandas", "spark")
 DEFAULT_MASTER = "local[*]"
@@ -71,6 +71,33 @@ def require_spark(*, where: str = "engine") -> None:
         raise CrmlibError(f"{where}: engine='spark' needs a Java runtime (17 or 21), none found on "
                           "PATH or under $JAVA_HOME: install openjdk-17-jre-headless (or run with "
                           "engine='pandas').")
+
+
+def probe_master(master: str | None, *, timeout: float = 3.0, where: str = "engine") -> None:
+    """Raise one clear error if a standalone master (``spark://host:port[,host2:port2]``) is not
+    reachable: a TCP connect to each, ``timeout`` seconds at most (Spark itself would retry for a
+    minute). Other masters (``local[*]``, ``yarn``, ``k8s://``) are not probed.
+
+    Raises
+    ------
+    CrmlibError
+        Naming the master and what the connection said.
+    """
+    import socket
+
+    if not master or not master.startswith("spark://"):
+        return
+    errors = []
+    for hostport in master.removeprefix("spark://").split(","):
+        host, _, port = hostport.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError) as err:
+            errors.append(f"{hostport}: {err.strerror or err}" if isinstance(err, OSError)
+                          else f"{hostport}: bad port")
+    raise CrmlibError(f"{where}: the Spark master {master} is not reachable "
+                      f"({'; '.join(errors)}): start it, or check --spark-master.")
 
 
 def default_mart(db_url: str | None = None) -> Path:
@@ -191,6 +218,7 @@ def open_engine(engine: str = "pandas", *, spark_master: str | None = DEFAULT_MA
     if engine == "pandas":
         return Engine("pandas")
     require_spark(where=where)
+    probe_master(spark_master, where=where)
     from ..spark import get_session
 
     if mart is None:

@@ -503,7 +503,15 @@ def read(out: str | Path | None = None, table: str = "fact_sales", *, months=Non
     -------
     pandas.DataFrame
         Facts get a ``month`` column (str).
+
+    Raises
+    ------
+    CrmlibError
+        A fact while ``CRMLIB_FORBID_FACT_LOADS`` is set (see :mod:`crmlib.db`).
     """
+    from ..db import check_fact_load
+
+    check_fact_load(table, where="mart.read")  # CRMLIB_FORBID_FACT_LOADS: read facts on Spark
     mfs = MartFS(out if out is not None else _default_out())
     manifest = _read_manifest(mfs) if mfs.exists(MANIFEST) else {"tables": {}}
     if table not in manifest["tables"]:

@@ -18,6 +18,13 @@ Database passwords never reach the disk: the executed notebook (injected paramet
 tracebacks), the summary and the HTML are redacted (``crmlib.config.redact_url`` plus the literal
 passwords of every URL given), and the notebook is only written after redaction.
 
+On the Spark engine (``engine="spark"``) the runner, still before any kernel starts, checks that
+Spark can start (pyspark, Java, and a ``spark://`` master answering a TCP connect) and exports the
+mart once (:func:`crmlib.engines.default_mart` of the database, incrementally) for the notebooks
+that declare ``mart`` and were given none. Each Spark kernel runs with
+``CRMLIB_FORBID_FACT_LOADS=1`` (crmlib.db's fact loaders raise: the facts are read on Spark) and
+its Spark driver log (WARN and above) is kept as ``spark.log`` in the run folder.
+
 A notebook that declares the tables it needs (``metadata.crmlib.requires``, see
 :mod:`crmlib.report.requires`) and finds one missing or empty is not started: the run is recorded
 as ``not applicable`` with the reason, is no failure, and its last good page stays published.
@@ -26,7 +33,8 @@ as ``not applicable`` with the reason, is no failure, and its last good page sta
 ``not applicable`` with a ``reason``),
 started, finished (ISO 8601 UTC), duration_s, kernel_startup_s, kernel, parameters (as given),
 effective_parameters (defaults overlaid with the given ones), mask_pii, engine (``pandas`` or
-``spark``), spark_master (with engine spark, password redacted), metrics, findings
+``spark``), spark_master (with engine spark, password redacted), spark_log (the driver log's file
+name in the run folder, with engine spark), metrics, findings
 (recorded with :mod:`crmlib.present`), lists (the manifest of the lists the notebook published,
 :mod:`crmlib.report.lists`), previous_run (the run id "Since the last run" compares with), scores
 (with ``scores_to``: status, rows, target, error; :mod:`crmlib.report.scores`), error (``{cell_index, ename, evalue}`` or null; cell_index
@@ -59,8 +67,9 @@ from .params import (
     validate_parameters,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "RunResult", "find_notebooks", "not_applicable_reason", "plan_runs",
-           "record_not_applicable", "run_report", "run_reports"]
+__all__ = ["DEFAULT_TIMEOUT", "SPARK_LOG", "RunResult", "find_notebooks",
+           "not_applicable_reason", "plan_engine", "plan_runs", "prepare_spark", "record_not_applicable",
+           "run_report", "run_reports"]
 
 DEFAULT_TIMEOUT = 1800.0
 KERNEL_START_TIMEOUT = 60
@@ -230,6 +239,53 @@ def plan_runs(notebooks: list[Path], parameters: dict[str, Any] | None = None, *
         _check_engine(declared[nb], values, where=where)
         plans.append(PlannedRun(nb, values, declared[nb]))
     return plans
+
+
+def plan_engine(plan: PlannedRun) -> tuple[str, str | None]:
+    """The engine and Spark master ``plan`` runs with (its parameter, else its notebook's default)."""
+    def value(name, default=None):
+        if name in plan.parameters:
+            return plan.parameters[name]
+        return plan.declared[name].value if name in plan.declared else default
+
+    return value("engine", "pandas"), value("spark_master")
+
+
+def prepare_spark(plans: list[PlannedRun]) -> None:
+    """Before any kernel starts: check that a Spark master of the plans answers, and export the
+    mart once per database for the Spark plans that declare ``mart`` and were given none (their
+    ``mart`` parameter is set to it).
+
+    Raises
+    ------
+    CrmlibError
+        A master that does not answer, or the export failing (one line, nothing has run).
+    """
+    from ..engines import DEFAULT_MASTER, default_mart, probe_master
+
+    spark = [p for p in plans if plan_engine(p)[0] == "spark"]
+    for master in dict.fromkeys(plan_engine(p)[1] or DEFAULT_MASTER for p in spark):
+        probe_master(master, where="crmlib run")
+    marts: dict[str | None, str] = {}
+    for plan in spark:
+        if "mart" not in plan.declared or (plan.parameters.get("mart", plan.declared["mart"].value)
+                                           is not None):
+            continue
+        url = plan.parameters.get("db_url", plan.declared["db_url"].value
+                                  if "db_url" in plan.declared else None)
+        if url not in marts:
+            from .. import mart
+
+            folder = default_mart(url)
+            try:
+                mart.export(url, folder)  # incremental: unchanged months are not rewritten
+            except CrmlibError:
+                raise
+            except Exception as err:
+                raise CrmlibError(f"crmlib run: exporting the mart for Spark into {folder} failed: "
+                                  f"{type(err).__name__}: {' '.join(str(err).split())}") from err
+            marts[url] = str(folder)
+        plan.parameters["mart"] = marts[url]
 
 
 def _check_engine(declared: dict[str, NotebookParameter], values: dict[str, Any], *, where: str) -> None:
@@ -459,7 +515,7 @@ def run_report(plan: PlannedRun, *, reports_dir: Path, kernel_name: str,
         nb = nbformat.read(plan.notebook, as_version=4)
         try:
             nb = _prepare(nb, plan, kernel_name, runs / run_id / f"{report}.ipynb")
-            with _kernel_context(reports_dir, report, tmp):
+            with _kernel_context(reports_dir, report, tmp, spark=plan_engine(plan)[0] == "spark"):
                 status, error = _execute(nb, kernel_name=kernel_name, timeout=timeout,
                                          cwd=plan.notebook.parent, report=report, progress=progress)
         except Exception as err:  # a bug or an unforeseen state: still recorded, never half-published
@@ -478,13 +534,61 @@ def run_report(plan: PlannedRun, *, reports_dir: Path, kernel_name: str,
 
 
 @contextlib.contextmanager
-def _kernel_context(reports_dir: Path, report: str, tmp: Path):
+def _kernel_context(reports_dir: Path, report: str, tmp: Path, *, spark: bool = False):
     """What the kernel inherits besides the parameters: the staging folder for the report's lists
-    (:mod:`crmlib.report.lists`) and where the last successful run is (:mod:`crmlib.report.changes`)."""
+    (:mod:`crmlib.report.lists`), where the last successful run is (:mod:`crmlib.report.changes`)
+    and, on Spark, the fact-load guard and the driver log (:func:`_spark_env`)."""
     from . import changes, lists
 
-    with lists.staging(tmp / lists.LISTS), changes.previous_env(reports_dir, report):
+    extra = _spark_env(tmp) if spark else {}
+    with lists.staging(tmp / lists.LISTS), changes.previous_env(reports_dir, report), _env(extra):
         yield
+
+
+SPARK_LOG = "spark.log"
+_LOG4J2 = """\
+status = error
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+rootLogger.appenderRef.file.ref = file
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def _spark_env(tmp: Path) -> dict[str, str]:
+    """A Spark kernel's environment: crmlib.db's fact loaders raise, and the Spark driver started
+    in the kernel logs (WARN and above) to ``tmp/spark.log`` as well as to its stderr, through a
+    log4j2 configuration given to the driver JVM with ``SPARK_SUBMIT_OPTS``."""
+    from ..db import FORBID_FACT_LOADS_ENV
+
+    config = tmp / "spark-log4j2.properties"
+    config.write_text(_LOG4J2.replace("{log}", str((tmp / SPARK_LOG).resolve())), encoding="utf-8")
+    opts = " ".join(filter(None, [os.environ.get("SPARK_SUBMIT_OPTS"),
+                                  f"-Dlog4j2.configurationFile=file:{config.resolve()}"]))
+    return {FORBID_FACT_LOADS_ENV: "1", "SPARK_SUBMIT_OPTS": opts}
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, error, kernel_name,
@@ -499,6 +603,11 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
     published_lists = lists.collect(tmp, ok=status == STATUS_OK)
     effective = {name: p.value for name, p in plan.declared.items()}
     effective.update(plan.parameters)
+    spark_log = tmp / SPARK_LOG
+    if spark_log.is_file():  # redacted like the notebook, before anything else is written
+        spark_log.write_text(redact(spark_log.read_text(encoding="utf-8", errors="replace")),
+                             encoding="utf-8")
+    (tmp / "spark-log4j2.properties").unlink(missing_ok=True)
     summary = {
         "report": report,
         "title": notebook_title(nb, report),
@@ -515,6 +624,7 @@ def _finish(nb, plan, reports_dir, tmp, final, run_id, started, t0, status, erro
         "mask_pii": effective.get("mask_pii", True),
         "engine": effective.get("engine", "pandas"),
         "spark_master": effective.get("spark_master") if effective.get("engine") == "spark" else None,
+        "spark_log": SPARK_LOG if spark_log.is_file() else None,
         "metrics": metrics,
         "findings": found,
         "error": error,
@@ -697,6 +807,7 @@ def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | 
         check_target(scores_to, db_url or (parameters or {}).get("db_url"))
     plans = plan_runs(find_notebooks(names, notebooks_dir), parameters, db_url=db_url,
                       mask_pii=mask_pii)
+    prepare_spark(plans)
     sites = None
     if audiences is not None:
         from .audiences import load_audiences, retire_sites

@@ -108,3 +108,23 @@ write("people", [
          '              title="Scores", mask_pii=mask_pii)\n'
          "present.record_metrics(customers=len(people))"),
 ])
+
+write("sparked", [
+    new_markdown_cell("# Spark report\n\nA tiny report on the Spark engine (crmlib.report.runner): "
+                      "reads the mart the runner exported, publishes a list from Spark."),
+    code('db_url = None\nmask_pii = True\nengine = "spark"\nspark_master = "local[2]"\nmart = None\n'
+         "fail = False\nload_fact = False", tags=["parameters"]),
+    code("import os\n\nfrom pyspark.sql import functions as F\n\n"
+         "from crmlib import db, present\nfrom crmlib.engines import open_engine\n"
+         "from crmlib.report import lists\n\n"
+         "eng = open_engine(engine, spark_master=spark_master, mart=mart, db_url=db_url)\n"
+         'lines = eng.table("fact_sales")\n'
+         'per_customer = lines.groupBy("customer_id").agg(F.sum("net_amount").alias("revenue"))\n'
+         'lists.publish("revenue", per_customer, mask_pii=mask_pii, scores=["revenue"])\n'
+         "present.record_metrics(order_lines=lines.count(), mart=str(mart), engine=eng.name,\n"
+         '                       guard=os.environ.get("CRMLIB_FORBID_FACT_LOADS", ""))'),
+    code("if fail:  # a Spark job that fails on the executors\n"
+         "    eng.session.range(10).selectExpr(\"assert_true(id < 5, 'planted failure')\").collect()"),
+    code("if load_fact:\n    with db.connect(db_url) as crm:\n        crm.orders()"),
+    code('present.show_findings(["done"])'),
+])
