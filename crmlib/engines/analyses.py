@@ -17,7 +17,7 @@ from .._validation import check_one_of
 from ..errors import ParameterError
 from . import Engine
 
-__all__ = ["aggregate", "credit_features", "mine_rules", "rfm_scores"]
+__all__ = ["aggregate", "credit_features", "kpi_summary", "mine_rules", "revenue_by", "revenue_lines", "rfm_scores"]
 
 # ---------------------------------------------------------------------- association rules
 def _canonical_order(rules: pd.DataFrame, sort_by: str) -> pd.DataFrame:
@@ -222,3 +222,75 @@ def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
         return cube.aggregate(view, list(by), measures=list(measures))
     return cube_spark.aggregate(eng.session, eng.mart, list(by), measures=list(measures),
                                 statuses=view.statuses, slices=slices)
+
+
+# ---------------------------------------------------------------------- overview KPIs
+def revenue_lines(eng: Engine, orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None, *,
+                  channels: pd.DataFrame | None = None, since=None, until=None):
+    """The overview's revenue lines (:func:`crmlib.kpis.line_revenue`) with their channel.
+
+    Parameters
+    ----------
+    eng : Engine
+    orders, order_lines : pandas.DataFrame, optional
+        The canonical tables (needed on pandas, windowed already; Spark reads ``fact_sales``).
+    channels : pandas.DataFrame, optional
+        ``channel_id`` and the columns to add (a small dimension); lines of other channels drop.
+    since, until : date-like, optional
+        The order window on Spark (``since <= ordered_at < until``).
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        On pandas the lines; on Spark the same columns as a Spark DataFrame that stays there
+        (:func:`kpi_summary` and :func:`revenue_by` aggregate it).
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None:
+            raise ParameterError("engines.revenue_lines: the pandas engine needs `orders` and `order_lines`.",
+                                 name="orders" if orders is None else "order_lines")
+        lines = kpis.line_revenue(orders, order_lines)
+        return lines if channels is None else lines.merge(channels, on="channel_id")
+    from .. import spark_kpis
+
+    # read three times (headline, months, channels): kept by Spark (memory, spilling to disk)
+    return spark_kpis.line_revenue(eng.table("fact_sales"), since=since, until=until, channels=channels).persist()
+
+
+def kpi_summary(eng: Engine, lines, customers: pd.DataFrame | None = None) -> pd.Series:
+    """Headline numbers (:func:`crmlib.kpis.summary`) on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    lines : pandas.DataFrame or pyspark.sql.DataFrame
+        :func:`revenue_lines`' result.
+    customers : pandas.DataFrame, optional
+        Needed on pandas (its rows are the customers); Spark counts the mart's ``dim_customer``.
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        if customers is None:
+            raise ParameterError("engines.kpi_summary: the pandas engine needs `customers`.", name="customers")
+        return kpis.summary(customers, lines)
+    from .. import spark_kpis
+
+    return spark_kpis.summary(eng.table("dim_customer").count(), lines)
+
+
+def revenue_by(eng: Engine, lines, by, *, freq: str | None = None, dtypes: dict | None = None) -> pd.DataFrame:
+    """Revenue, orders and customers by group and period (:func:`crmlib.kpis.revenue_by`) on the engine.
+
+    ``dtypes`` gives the Spark result's group columns the pandas dtypes (e.g. a channel kind's
+    category); the pandas path keeps its own.
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        return kpis.revenue_by(lines, by, freq=freq)
+    from .. import spark_kpis
+
+    return spark_kpis.revenue_by(lines, by, freq=freq, dtypes=dtypes)
