@@ -71,7 +71,8 @@ def test_the_damage_is_seen_as_on_pandas(spark, damaged):
     pd.testing.assert_frame_equal(got_broken[cols], ref_broken[cols], check_dtype=False)
     got = got.set_index(["table", "dimension"])
     # the orphan line is not in the mart's fact_sales: it came from the database
-    assert got.loc[("order_lines", "referential_integrity"), "detail"] == "2 order_id not in orders"
+    assert got.loc[("order_lines", "referential_integrity"), "detail"] == \
+        "2 order_id not in orders; 1 product_id not in products"
     assert got.loc[("payments", "referential_integrity"), "detail"] == "2 invoice_id not in invoices"
     assert got.loc[("orders", "validity"), "status"] == "green" and "status isin" in got.loc[("orders", "validity"), "detail"]
     shown = got_broken.set_index(["table", "column"])["examples"]
