@@ -17,7 +17,8 @@ from .._validation import check_one_of
 from ..errors import ParameterError
 from . import Engine
 
-__all__ = ["aggregate", "credit_features", "mine_rules", "rfm_scores"]
+__all__ = ["aggregate", "credit_features", "dedup_customers", "kpi_summary", "mine_rules", "quality_report",
+           "quality_tables", "revenue_by", "revenue_lines", "rfm_scores"]
 
 # ---------------------------------------------------------------------- association rules
 def _canonical_order(rules: pd.DataFrame, sort_by: str) -> pd.DataFrame:
@@ -222,3 +223,145 @@ def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
         return cube.aggregate(view, list(by), measures=list(measures))
     return cube_spark.aggregate(eng.session, eng.mart, list(by), measures=list(measures),
                                 statuses=view.statuses, slices=slices)
+
+
+# ---------------------------------------------------------------------- overview KPIs
+def revenue_lines(eng: Engine, orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None, *,
+                  channels: pd.DataFrame | None = None, since=None, until=None):
+    """The overview's revenue lines (:func:`crmlib.kpis.line_revenue`) with their channel.
+
+    Parameters
+    ----------
+    eng : Engine
+    orders, order_lines : pandas.DataFrame, optional
+        The canonical tables (needed on pandas, windowed already; Spark reads ``fact_sales``).
+    channels : pandas.DataFrame, optional
+        ``channel_id`` and the columns to add (a small dimension); lines of other channels drop.
+    since, until : date-like, optional
+        The order window on Spark (``since <= ordered_at < until``).
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        On pandas the lines; on Spark the same columns as a Spark DataFrame that stays there
+        (:func:`kpi_summary` and :func:`revenue_by` aggregate it).
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None:
+            raise ParameterError("engines.revenue_lines: the pandas engine needs `orders` and `order_lines`.",
+                                 name="orders" if orders is None else "order_lines")
+        lines = kpis.line_revenue(orders, order_lines)
+        return lines if channels is None else lines.merge(channels, on="channel_id")
+    from .. import spark_kpis
+
+    # read three times (headline, months, channels): kept by Spark (memory, spilling to disk)
+    return spark_kpis.line_revenue(eng.table("fact_sales"), since=since, until=until, channels=channels).persist()
+
+
+def kpi_summary(eng: Engine, lines, customers: pd.DataFrame | None = None) -> pd.Series:
+    """Headline numbers (:func:`crmlib.kpis.summary`) on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    lines : pandas.DataFrame or pyspark.sql.DataFrame
+        :func:`revenue_lines`' result.
+    customers : pandas.DataFrame, optional
+        Needed on pandas (its rows are the customers); Spark counts the mart's ``dim_customer``.
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        if customers is None:
+            raise ParameterError("engines.kpi_summary: the pandas engine needs `customers`.", name="customers")
+        return kpis.summary(customers, lines)
+    from .. import spark_kpis
+
+    return spark_kpis.summary(eng.table("dim_customer").count(), lines)
+
+
+def revenue_by(eng: Engine, lines, by, *, freq: str | None = None, dtypes: dict | None = None) -> pd.DataFrame:
+    """Revenue, orders and customers by group and period (:func:`crmlib.kpis.revenue_by`) on the engine.
+
+    ``dtypes`` gives the Spark result's group columns the pandas dtypes (e.g. a channel kind's
+    category); the pandas path keeps its own.
+    """
+    from .. import kpis
+
+    if not eng.is_spark:
+        return kpis.revenue_by(lines, by, freq=freq)
+    from .. import spark_kpis
+
+    return spark_kpis.revenue_by(lines, by, freq=freq, dtypes=dtypes)
+
+
+# ---------------------------------------------------------------------- data quality
+def quality_tables(eng: Engine, crm) -> dict:
+    """The canonical tables the data-quality report measures.
+
+    On pandas :func:`crmlib.imports.quality.load_tables` (every table in memory); on Spark the
+    mart's tables as Spark DataFrames, plus the few rows the mart cannot hold (order lines without
+    an order, fact rows without their time column) read from ``crm`` with a bounded query
+    (:func:`crmlib.imports.spark_quality.canonical_tables`).
+    """
+    from ..imports import quality
+
+    if not eng.is_spark:
+        return quality.load_tables(crm)
+    from ..imports import spark_quality
+
+    return spark_quality.canonical_tables(eng.session, eng.mart, crm=crm)
+
+
+def dedup_customers(eng: Engine, tables: dict, *, max_rows: int | None = None) -> pd.DataFrame | None:
+    """The customers the duplicate detection is fitted on (None without a customers table).
+
+    On pandas the loaded table; on Spark :func:`crmlib.engines.bounded_sample` of the customer id
+    and the columns the comparison keys are made from (:data:`crmlib.imports.dedup.keys.SOURCE_COLUMNS`):
+    every customer up to ``max_rows`` (default :data:`crmlib.engines.FIT_SAMPLE_ROWS`), sorted by id,
+    so the fit equals the pandas one; above it a random sample (``attrs``: population, sampled).
+    """
+    from ..imports.dedup.keys import SOURCE_COLUMNS
+
+    if "customers" not in tables:
+        return None
+    if not eng.is_spark:
+        return tables["customers"]
+    from . import FIT_SAMPLE_ROWS, bounded_sample
+
+    frame = tables["customers"]
+    cols = ["customer_id", *[c for c in SOURCE_COLUMNS if c in frame.columns]]
+    return bounded_sample(frame.select(*cols), max_rows or FIT_SAMPLE_ROWS, key="customer_id")
+
+
+def quality_report(eng: Engine, tables: dict, *, as_of=None, dedup=None,
+                   examples: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data-quality measures and the broken rules on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    tables : dict
+        :func:`quality_tables`' result.
+    as_of, dedup
+        As :func:`crmlib.imports.quality.quality_report`.
+    examples : int, default=0
+        Offending values per broken rule (0 for a masked report).
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        :func:`crmlib.imports.quality.quality_report`'s frame.
+    broken : pandas.DataFrame
+        :func:`crmlib.imports.quality.broken_rules`' frame.
+    """
+    from ..imports import quality
+
+    if not eng.is_spark:
+        return (quality.quality_report(tables, as_of=as_of, dedup=dedup),
+                quality.broken_rules(tables, examples=examples))
+    from ..imports import spark_quality
+
+    return spark_quality.quality_report(tables, as_of=as_of, dedup=dedup, examples=examples)

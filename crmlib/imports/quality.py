@@ -36,8 +36,8 @@ import pandas as pd
 from .. import schema as S
 from . import rules
 
-__all__ = ["DIMENSIONS", "FRESHNESS_DAYS", "REPORT_COLUMNS", "THRESHOLDS", "import_history", "load_tables",
-           "quality_report", "traffic_lights"]
+__all__ = ["BROKEN_COLUMNS", "DIMENSIONS", "FRESHNESS_DAYS", "REPORT_COLUMNS", "THRESHOLDS", "broken_rules",
+           "import_history", "load_tables", "quality_report", "status", "traffic_lights"]
 
 DIMENSIONS = ("completeness", "validity", "uniqueness", "referential_integrity", "freshness")
 #: (green bound, amber bound) per dimension: shares are green at or above the first bound, amber at
@@ -56,10 +56,13 @@ FRESHNESS_DAYS: dict[str, tuple[float, float]] = {
 }
 #: Columns of :func:`quality_report`.
 REPORT_COLUMNS = ["table", "dimension", "value", "status", "detail"]
+#: Columns of :func:`broken_rules` (``examples`` only when asked for).
+BROKEN_COLUMNS = ["table", "column", "rule", "rows"]
 _RANK = {"green": 0, "amber": 1, "red": 2, "n/a": -1}
 
 
-def _status(dimension: str, value: float, table: str | None = None) -> str:
+def status(dimension: str, value: float, table: str | None = None) -> str:
+    """The traffic light of one measure: 'green', 'amber', 'red' (:data:`THRESHOLDS`) or 'n/a'."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
     good, fair = THRESHOLDS[dimension]
@@ -147,11 +150,40 @@ def quality_report(tables: dict[str, pd.DataFrame], *, as_of=None, dedup=None) -
             rows.append((table, "freshness", np.nan, "no time column" if not time_col else "no rows"))
     report = pd.DataFrame(rows, columns=["table", "dimension", "value", "detail"])
     report["value"] = report["value"].astype("float64")
-    report["status"] = [_status(d, v, t) for t, d, v in
+    report["status"] = [status(d, v, t) for t, d, v in
                         zip(report["table"], report["dimension"], report["value"], strict=True)]
     empty = report["table"].map(lambda t: len(tables[t]) == 0)
     report.loc[empty, "status"] = "n/a"  # an empty table has no quality to measure
     return report[REPORT_COLUMNS]
+
+
+def broken_rules(tables: dict[str, pd.DataFrame], *, examples: int = 0) -> pd.DataFrame:
+    """Rows per table, column and broken rule (:func:`crmlib.imports.rules.failures`), most first.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+    examples : int, default=0
+        Add ``examples``: the first ``examples`` distinct offending values (repr, comma-joined);
+        0 leaves the values out (they can be personal data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`BROKEN_COLUMNS` (and ``examples``); empty when every row passes.
+    """
+    columns = [*BROKEN_COLUMNS, *(["examples"] if examples else [])]
+    broken = [rules.failures(name, frame).assign(table=name) for name, frame in tables.items() if len(frame)]
+    broken = [b for b in broken if len(b)]
+    if not broken:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "rows" else object) for c in columns})
+    broken = pd.concat(broken, ignore_index=True)
+    keys = ["table", "column", "rule"]
+    out = broken.groupby(keys).agg(rows=("row", "nunique"))
+    if examples:
+        out["examples"] = broken.groupby(keys)["value"].agg(lambda v: ", ".join(map(repr, v.unique()[:examples])))
+    out = out.reset_index().sort_values("rows", ascending=False, kind="stable")
+    return out[columns].reset_index(drop=True)
 
 
 def traffic_lights(report: pd.DataFrame) -> pd.DataFrame:
