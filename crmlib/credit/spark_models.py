@@ -43,7 +43,8 @@ from . import spark as credit_spark
 from ._common import check_default_days, check_window
 from .target import backtest_cutoffs
 
-__all__ = ["SparkBacktest", "backtest", "calibration_table", "compare_models", "data_period",
+__all__ = ["SparkBacktest", "backtest", "calibration_table", "compare_models", "data_period", "holdout_scores",
+           "holdout_tables", "psi_frames", "reasons", "sums_by", "top_customers", "watch_list",
            "expected_loss", "exposure", "gains_table", "loss_summary", "maturity_days", "predict",
            "psi_table", "roc_table", "score_counts", "score_psi", "scorecard_columns", "top_k",
            "training_sample"]
@@ -182,14 +183,18 @@ def backtest(invoices, payments, customers, *, cutoff=None, window_months: int =
                          data_end=end)
 
 
-def training_sample(frame, *, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+def training_sample(frame, *, by: str = "defaults_next", max_rows: int | None = None,
+                    seed: int = 0) -> pd.DataFrame:
     """Training rows for the driver-side fit: :func:`crmlib.engines.bounded_sample` stratified by
-    whether the customer defaulted in the window, in the pandas backtest's order and dtypes.
+    the outcome, in the pandas backtest's order and dtypes.
 
     Parameters
     ----------
     frame : pyspark.sql.DataFrame
-        :attr:`SparkBacktest.train` (or ``holdout``).
+        :attr:`SparkBacktest.train` (or ``holdout``, or customer features to profile).
+    by : str, default='defaults_next'
+        The outcome to stratify on: a count (strata: zero or not, e.g. whether the customer
+        defaulted in the window) or a flag (e.g. ``repeat_defaulter``).
     max_rows : int, optional
         Default :data:`crmlib.engines.FIT_SAMPLE_ROWS`. With at most this many rows every row comes
         back and a model fitted on them equals the pandas run's.
@@ -205,7 +210,8 @@ def training_sample(frame, *, max_rows: int | None = None, seed: int = 0) -> pd.
     from .. import engines
 
     max_rows = engines.FIT_SAMPLE_ROWS if max_rows is None else max_rows
-    flagged = frame.withColumn("_defaulted", F.col("defaults_next") > 0)
+    outcome = F.col(by) if dict(frame.dtypes)[by] == "boolean" else F.col(by) > 0
+    flagged = frame.withColumn("_defaulted", outcome)
     out = engines.bounded_sample(flagged, max_rows, by="_defaulted", key="customer_id", seed=seed)
     attrs = dict(out.attrs)
     out = out.drop(columns="_defaulted")
@@ -700,3 +706,118 @@ def score_psi(reference, current, col: str, *, bins: int = 10, max_values: int |
         return frame.groupBy(k.alias("k")).count().toPandas().set_index("k")["count"].astype(float)
 
     return drift.psi_counts(counts(reference), counts(current))
+
+
+# ---------------------------------------------------------------------- the report's steps
+def holdout_scores(models: dict, holdout, *, oracle=None, key: str = "customer_id"):
+    """Each model's probability per holdout customer, with the outcome counts (cached).
+
+    Parameters
+    ----------
+    models : dict of str to fitted model
+    holdout : pyspark.sql.DataFrame
+        :attr:`SparkBacktest.holdout`.
+    oracle : pyspark.sql.DataFrame, optional
+        ``customer_id, p_default`` (the sample database's truth): adds the column ``oracle``.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``customer_id``, ``defaults_next``, ``invoices_next`` and one column per model.
+    """
+    out = holdout.select(key, "defaults_next", "invoices_next")
+    for name, model in models.items():
+        out = out.join(predict(model, holdout, key=key, name=name), key)
+    if oracle is not None:
+        out = out.join(oracle.select(key, oracle["p_default"].alias("oracle")), key, "left")
+    return out.cache()
+
+
+def holdout_tables(frame, names, *, oracle: bool = False) -> dict:
+    """The report's ROC curves, calibration and gains tables of each score column of
+    :func:`holdout_scores` (and the oracle's ROC and gains).
+
+    Returns
+    -------
+    dict
+        ``roc``, ``calibration``, ``gains``: dict name -> pandas.DataFrame; ``rounded``: names whose
+        score had to be rounded (approximate tables).
+    """
+    out = {"roc": {}, "calibration": {}, "gains": {}, "rounded": []}
+    for name in [*names, *(["oracle"] if oracle else [])]:
+        counts = score_counts(frame, name)
+        if counts.attrs["rounded"]:
+            out["rounded"].append(name)
+        out["roc"][name] = roc_table(counts)
+        out["gains"][name] = gains_table(frame, name, counts)
+        if name != "oracle":
+            out["calibration"][name] = calibration_table(frame, name, counts)
+    return out
+
+
+def top_customers(scored, features, losses, customers, n: int, *,
+                  personal=("first_name", "last_name", "email")) -> pd.DataFrame:
+    """The ``n`` customers with the highest probability (ties by ``customer_id``), with their features,
+    balances and personal columns: a bounded top-N (``orderBy().limit()``), brought to pandas.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``probability``, the ``personal`` columns, the feature columns,
+        ``outstanding``, ``expected_loss``, ``in_default``; highest probability first.
+    """
+    from pyspark.sql import functions as F
+
+    top = scored.select("customer_id", "probability").orderBy(F.desc("probability"), "customer_id").limit(n)
+    rows = (top.join(customers.select("customer_id", *personal), "customer_id", "left")
+            .join(features, "customer_id")
+            .join(losses.select("customer_id", "outstanding", "expected_loss", "in_default"), "customer_id",
+                  "left"))
+    out = credit_spark.credit_dtypes(rows.toPandas())
+    out = out.sort_values(["probability", "customer_id"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def watch_list(scored, losses, *, share: float = 0.1, min_rows: int = 20):
+    """:func:`crmlib.credit.actions.watch_list` on Spark: the top ``share`` by probability (at least
+    ``min_rows``), ties by ``customer_id``, with the balances (0 where none); unsorted.
+
+    Parameters
+    ----------
+    scored : pyspark.sql.DataFrame
+        ``customer_id``, ``probability``, ``score``.
+    losses : pyspark.sql.DataFrame
+        :func:`expected_loss`.
+    """
+    from .actions import WATCH_COLUMNS
+
+    check_interval(share, 0, 1, name="share", where="credit.spark_models.watch_list", closed="right")
+    total = scored.count()
+    n = min(total, max(min_rows, math.ceil(share * total)))
+    top = top_k(scored.select("customer_id", "probability", "score"), "probability", n)
+    out = top.join(losses.select("customer_id", "outstanding", "expected_loss", "in_default"), "customer_id", "left")
+    return out.fillna(0.0, subset=["outstanding", "expected_loss", "in_default"]).select(*WATCH_COLUMNS)
+
+
+def sums_by(losses, features, by: str, columns=("outstanding", "expected_loss", "in_default")) -> pd.DataFrame:
+    """Sums of ``columns`` of ``losses`` per value of the feature ``by`` (one Spark aggregation),
+    indexed like pandas' ``groupby(by, observed=True).sum()`` (category order)."""
+    from pyspark.sql import functions as F
+
+    rows = (losses.join(features.select("customer_id", by), "customer_id")
+            .groupBy(by).agg(*[F.sum(c).alias(c) for c in columns]).toPandas())
+    rows = credit_spark.credit_dtypes(rows)
+    return rows.sort_values(by).set_index(by)[list(columns)]
+
+
+def psi_frames(reference, current, columns) -> pd.DataFrame:
+    """:func:`crmlib.credit.drift.psi_table` of Spark frames: numbers binned at the reference deciles
+    (:func:`score_psi`), anything else by value (:func:`psi_table`)."""
+    types = dict(reference.dtypes)
+    numeric = [c for c in columns if types[c] in ("double", "float", "int", "bigint", "smallint")]
+    rows = [(c, score_psi(reference, current, c)) for c in numeric]
+    other = psi_table(reference, current, [c for c in columns if c not in numeric])
+    out = pd.concat([pd.DataFrame(rows, columns=["variable", "psi"]), other[["variable", "psi"]]],
+                    ignore_index=True)
+    out["status"] = [drift.psi_status(v) for v in out["psi"]]
+    return out.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
