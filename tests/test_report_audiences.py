@@ -219,6 +219,19 @@ def test_the_other_policy_runs_into_its_own_tree(run):
     assert index.count('id="report-people"') == 1
 
 
+def test_the_analysts_index_links_every_audience_site(run):
+    from crmlib.report.index import audience_sites
+
+    sites = {s["name"]: s for s in audience_sites(run.reports)}
+    assert sorted(sites) == ["board", "sales", "service"]
+    assert [sites[n]["reports"] for n in ("board", "sales", "service")] == [1, 1, 2]
+    assert sites["board"]["masked"] and not sites["service"]["masked"]
+    index = (run.reports / "index.html").read_text(encoding="utf-8")
+    for name in sites:
+        assert f'<a href="{name}/index.html">{name}</a>' in index
+    assert "runs/index.html" not in index  # report folders and the run history are not sites
+
+
 def test_leaving_the_set_removes_the_report_from_the_site(run, tmp_path):
     import shutil
 

@@ -94,6 +94,16 @@ def _number(value, *, name: str, where: str) -> float:
     return float(value)
 
 
+def _check_mapping(value, keys, *, where: str, name: str) -> None:
+    if not isinstance(value, dict):
+        raise ParameterError(f"{where}: must be a mapping with keys {list(keys)}; got {value!r}.",
+                             name=name)
+    extra = [k for k in value if k not in keys]
+    if extra:
+        raise ParameterError(f"{where}: unknown key(s) {extra}; allowed keys: {list(keys)}.",
+                             name=str(extra[0]))
+
+
 def parse_alerts(raw, *, where: str, default_command: str | None = None) -> Alerts | None:
     """Check the ``alerts:`` mapping of schedules.yml (None when absent).
 
@@ -105,13 +115,7 @@ def parse_alerts(raw, *, where: str, default_command: str | None = None) -> Aler
     if raw is None:
         return None
     where = f"{where}: alerts"
-    if not isinstance(raw, dict):
-        raise ParameterError(f"{where}: must be a mapping with keys {list(ALERT_KEYS)}; got {raw!r}.",
-                             name="alerts")
-    extra = [k for k in raw if k not in ALERT_KEYS]
-    if extra:
-        raise ParameterError(f"{where}: unknown key(s) {extra}; allowed keys: {list(ALERT_KEYS)}.",
-                             name=str(extra[0]))
+    _check_mapping(raw, ALERT_KEYS, where=where, name="alerts")
     command = raw.get("command", default_command)
     if command is not None:
         check_type(command, str, name="command", where=where)
@@ -121,13 +125,7 @@ def parse_alerts(raw, *, where: str, default_command: str | None = None) -> Aler
     rules = []
     for i, r in enumerate(rules_raw):
         at = f"{where}: rule {i + 1}"
-        if not isinstance(r, dict):
-            raise ParameterError(f"{at}: must be a mapping with keys {list(RULE_KEYS)}; got {r!r}.",
-                                 name="rules")
-        extra = [k for k in r if k not in RULE_KEYS]
-        if extra:
-            raise ParameterError(f"{at}: unknown key(s) {extra}; allowed keys: {list(RULE_KEYS)}.",
-                                 name=str(extra[0]))
+        _check_mapping(r, RULE_KEYS, where=at, name="rules")
         figure = r.get("figure")
         if not isinstance(figure, str) or not figure:
             raise ParameterError(f"{at}: 'figure' must name a key figure (e.g. expected_loss); "

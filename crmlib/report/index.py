@@ -117,6 +117,29 @@ def published_lists(reports_dir: Path, name: str, summary: dict) -> list[dict]:
     return out
 
 
+def audience_sites(reports_dir: Path, *, exclude=frozenset()) -> list[dict]:
+    """The audience sites published under ``reports_dir`` (crmlib.report.audiences): a folder with
+    an ``index.html`` whose report folders hold the site's ``about.json``. For the analysts' index,
+    so they can open what each audience is shown."""
+    from .audiences import SITE_META
+
+    sites = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name in exclude or not (folder / "index.html").is_file():
+            continue
+        metas = []
+        for meta in sorted(folder.glob(f"*/{SITE_META}")):
+            try:
+                metas.append(json.loads(meta.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+        if metas:
+            sites.append({"name": folder.name, "href": f"{quote(folder.name)}/index.html",
+                          "reports": len(metas),
+                          "masked": all(m.get("mask_pii", True) is not False for m in metas)})
+    return sites
+
+
 def build_index(reports_dir: str | Path, *, title: str = "CRM reports") -> Path:
     """Rebuild ``reports_dir/index.html`` from the recorded runs; returns its path."""
     from filelock import FileLock
@@ -124,10 +147,12 @@ def build_index(reports_dir: str | Path, *, title: str = "CRM reports") -> Path:
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.lock_path(reports_dir, "index")), timeout=120):
-        entries = [e for e in (_report_entry(reports_dir, n) for n in store.list_reports(reports_dir)) if e]
+        names = store.list_reports(reports_dir)
+        entries = [e for e in (_report_entry(reports_dir, n) for n in names) if e]
         html = jinja_env().get_template("index.html.j2").render(
             title=title,
             reports=entries,
+            sites=audience_sites(reports_dir, exclude=set(names)),
             generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
         )
         path = reports_dir / "index.html"

@@ -630,6 +630,10 @@ def _publish_and_audit(result: RunResult, plan: PlannedRun, sites, reports_dir: 
         if run.sites_error:
             record["sites_error"] = run.sites_error
         audit.append(reports_dir, record)
+    if sites is not None and any(run.sites for run, _, _ in runs):
+        from .index import build_index
+
+        build_index(reports_dir)  # the analysts' index links the sites, now updated
 
 
 def run_reports(names: Iterable[str] = ("all",), *, notebooks_dir: str | Path | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 
 from ..errors import CrmlibError, ParameterError
 
@@ -71,6 +72,11 @@ def get_session(master: str | None = None, *, app_name: str = "crmlib", config: 
     except ModuleNotFoundError:
         raise CrmlibError("the Spark path needs pyspark, which is not installed: "
                           "pip install 'crmlib[spark]'") from None
+    # pyspark 4.3 warns on every toPandas that pandas 3 is not fully supported; crmlib pairs them on
+    # purpose (docs/spark.md: only Spark SQL/ML paths, equality-tested against pandas), so the
+    # warning would only clutter every report
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
     active = SparkSession.getActiveSession()
     if active is not None and master is None and not config:
         return active
