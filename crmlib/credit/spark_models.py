@@ -46,7 +46,7 @@ from .target import backtest_cutoffs
 __all__ = ["SparkBacktest", "backtest", "calibration_table", "compare_models", "data_period", "holdout_scores",
            "holdout_tables", "psi_frames", "reasons", "sums_by", "top_customers", "watch_list",
            "expected_loss", "exposure", "gains_table", "loss_summary", "maturity_days", "predict",
-           "psi_table", "roc_table", "score_counts", "score_psi", "scorecard_columns", "top_k",
+           "psi_table", "quantiles_from_counts", "roc_table", "score_counts", "score_psi", "scorecard_columns", "top_k",
            "training_sample"]
 
 _MICROS_PER_DAY = 86_400_000_000.0
@@ -654,7 +654,7 @@ def _lerp(a: float, b: float, t: float) -> float:
     return float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t)
 
 
-def _quantiles(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
+def quantiles_from_counts(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
     """numpy's ``quantile(method='linear')`` of ``values`` repeated ``weights`` times, from the counts."""
     order = np.argsort(values, kind="stable")
     v, w = values[order], weights[order]
@@ -693,7 +693,7 @@ def score_psi(reference, current, col: str, *, bins: int = 10, max_values: int |
     if len(values) == 0:
         edges = np.array([])
     elif len(values) <= max_values:
-        edges = np.unique(_quantiles(values[col].to_numpy(float), values["count"].to_numpy(float), q))
+        edges = np.unique(quantiles_from_counts(values[col].to_numpy(float), values["count"].to_numpy(float), q))
     else:
         edges = np.unique(np.asarray(ref.approxQuantile(col, list(q), 1e-4), float))
 
@@ -770,7 +770,7 @@ def top_customers(scored, features, losses, customers, n: int, *,
 
     top = scored.select("customer_id", "probability").orderBy(F.desc("probability"), "customer_id").limit(n)
     rows = (top.join(customers.select("customer_id", *personal), "customer_id", "left")
-            .join(features, "customer_id")
+            .join(features.drop("outstanding", "expected_loss", "in_default"), "customer_id")
             .join(losses.select("customer_id", "outstanding", "expected_loss", "in_default"), "customer_id",
                   "left"))
     out = credit_spark.credit_dtypes(rows.toPandas())
