@@ -426,9 +426,7 @@ def credit_dtypes(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = _features.category(df[col])
         elif col in ("customer_id", "invoice_id", "invoices_next", "defaults_next"):
             df[col] = df[col].astype("int64")
-        elif df[col].dtype == object:
-            continue
-        else:
+        elif pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             df[col] = df[col].astype("float64")
     return df
 
