@@ -322,5 +322,7 @@ def test_quantiles_from_counts_equal_numpy():
         values = np.round(rng.normal(500, 40, rng.integers(5, 40)), 1)
         weights = rng.integers(1, 30, len(values)).astype(float)
         q = np.linspace(0, 1, 11)[1:-1]
-        np.testing.assert_array_equal(quantiles_from_counts(values, weights, q),
-                                      np.quantile(np.repeat(values, weights.astype(int)), q))
+        # to the last bit or so: the PSI bins only move if an edge falls on a value, and an edge
+        # between two values is never within rounding of either
+        np.testing.assert_allclose(quantiles_from_counts(values, weights, q),
+                                   np.quantile(np.repeat(values, weights.astype(int)), q), rtol=1e-14)
