@@ -16,7 +16,7 @@ import pandas as pd
 from .._validation import check_interval, check_type
 from ..errors import ParameterError
 
-__all__ = ["PSI_THRESHOLDS", "psi", "psi_status", "psi_table"]
+__all__ = ["PSI_THRESHOLDS", "psi", "psi_counts", "psi_status", "psi_table"]
 
 #: (moderate, significant) PSI thresholds.
 PSI_THRESHOLDS = (0.1, 0.25)
@@ -62,9 +62,24 @@ def psi(reference, current, *, bins: int = 10) -> float:
     else:
         rk = ref.astype("str").where(ref.notna(), "<missing>").to_numpy()
         ck = cur.astype("str").where(cur.notna(), "<missing>").to_numpy()
-    keys = np.union1d(np.unique(rk), np.unique(ck))
-    rp = pd.Series(rk).value_counts(normalize=True).reindex(keys, fill_value=0).to_numpy()
-    cp = pd.Series(ck).value_counts(normalize=True).reindex(keys, fill_value=0).to_numpy()
+    return psi_counts(pd.Series(rk).value_counts(), pd.Series(ck).value_counts())
+
+
+def psi_counts(reference: pd.Series, current: pd.Series) -> float:
+    """:func:`psi` from the counts per bin (or category) of the two samples.
+
+    Parameters
+    ----------
+    reference, current : pandas.Series
+        Rows per bin, indexed by the bin; a bin missing from one side counts 0 there.
+
+    Returns
+    -------
+    float
+    """
+    keys = np.union1d(reference.index.to_numpy(), current.index.to_numpy())
+    rp = (reference / reference.sum()).reindex(keys, fill_value=0).to_numpy(float)
+    cp = (current / current.sum()).reindex(keys, fill_value=0).to_numpy(float)
     rp, cp = np.maximum(rp, _EPS), np.maximum(cp, _EPS)
     return float(np.sum((cp - rp) * np.log(cp / rp)))
 

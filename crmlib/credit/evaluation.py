@@ -24,7 +24,8 @@ from .._validation import check_interval, check_one_of, check_type
 from ..errors import ParameterError
 from .profile import wilson_interval
 
-__all__ = ["calibration_table", "choose_model", "compare_models", "evaluate", "gains_table",
+__all__ = ["calibration_frame", "calibration_table", "choose_model", "compare_models", "evaluate",
+           "gains_frame", "gains_table",
            "permutation_importance", "roc_table"]
 
 
@@ -199,8 +200,26 @@ def calibration_table(probability, events, trials=None, *, n_bins: int = 10) -> 
     b = _equal_weight_groups(s, n, n_bins)
     frame = pd.DataFrame({"bin": b + 1, "k": k, "n": n, "sn": s * n})
     g = frame.groupby("bin")
-    out = pd.DataFrame({"customers": g.size(), "invoices": g["n"].sum(), "defaults": g["k"].sum(),
-                        "predicted": g["sn"].sum() / g["n"].sum()})
+    return calibration_frame(pd.DataFrame({"customers": g.size(), "invoices": g["n"].sum(),
+                                           "defaults": g["k"].sum(), "weighted": g["sn"].sum()}))
+
+
+def calibration_frame(per_bin: pd.DataFrame) -> pd.DataFrame:
+    """:func:`calibration_table` from its counts per bin (also computed on Spark).
+
+    Parameters
+    ----------
+    per_bin : pandas.DataFrame
+        Indexed by ``bin`` (1 = lowest probabilities): ``customers``, ``invoices``, ``defaults``
+        and ``weighted`` (the sum of probability x invoices).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`calibration_table`.
+    """
+    out = per_bin[["customers", "invoices", "defaults"]].copy()
+    out["predicted"] = per_bin["weighted"] / per_bin["invoices"]
     out["observed"] = out["defaults"] / out["invoices"]
     low, high = wilson_interval(out["defaults"].to_numpy(), out["invoices"].to_numpy())
     out["observed_low"], out["observed_high"] = low, high
@@ -232,11 +251,30 @@ def gains_table(score, events, trials=None, *, groups: int = 10) -> pd.DataFrame
     d[order] = np.arange(len(s)) * groups // max(len(s), 1)
     frame = pd.DataFrame({"decile": d + 1, "k": k, "n": n})
     g = frame.groupby("decile")
-    out = pd.DataFrame({"customers": g.size(), "invoices": g["n"].sum(), "defaults": g["k"].sum()})
+    return gains_frame(pd.DataFrame({"customers": g.size(), "invoices": g["n"].sum(), "defaults": g["k"].sum()}))
+
+
+def gains_frame(per_decile: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gains_table` from its counts per decile (also computed on Spark).
+
+    Parameters
+    ----------
+    per_decile : pandas.DataFrame
+        Indexed by ``decile`` (1 = riskiest): ``customers``, ``invoices``, ``defaults``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`gains_table`.
+    """
+    out = per_decile[["customers", "invoices", "defaults"]].copy()
+    k = out["defaults"].to_numpy(float)
+    n = out["invoices"].to_numpy(float)
+    customers = out["customers"].sum()
     rate = k.sum() / n.sum() if n.sum() else np.nan
     out["default_rate"] = out["defaults"] / out["invoices"]
     out["share_of_defaults"] = out["defaults"] / k.sum() if k.sum() else np.nan
-    out["cum_share_of_customers"] = out["customers"].cumsum() / len(s)
+    out["cum_share_of_customers"] = out["customers"].cumsum() / customers
     out["cum_share_of_defaults"] = out["defaults"].cumsum() / k.sum() if k.sum() else np.nan
     out["lift"] = out["default_rate"] / rate
     out["cum_lift"] = (out["defaults"].cumsum() / out["invoices"].cumsum()) / rate

@@ -39,6 +39,7 @@ from ._common import CUSTOMER_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS, check_d
 __all__ = [
     "MART_TABLES",
     "customer_attributes",
+    "credit_dtypes",
     "customer_features",
     "features_from_mart",
     "invoice_status",
@@ -46,7 +47,9 @@ __all__ = [
     "purchase_behaviour",
     "read_sales",
     "read_tables",
+    "timestamp_literal",
     "to_pandas",
+    "wall_clock",
 ]
 
 #: The mart tables read, and the crmlib.credit columns each must have.
@@ -145,9 +148,9 @@ def invoice_status(invoices, payments, *, as_of, default_days: int = 90):
     default_days = check_default_days(default_days, where=where)
     _check_frame(invoices, "invoices", INVOICE_COLUMNS, where)
     _check_frame(payments, "payments", PAYMENT_COLUMNS, where)
-    at = _lit(as_of)
-    inv = _wall_clock(invoices).where(F.col("issued_at") < at).select(*INVOICE_COLUMNS)
-    pay = (_wall_clock(payments).where(F.col("paid_at") < at)
+    at = timestamp_literal(as_of)
+    inv = wall_clock(invoices).where(F.col("issued_at") < at).select(*INVOICE_COLUMNS)
+    pay = (wall_clock(payments).where(F.col("paid_at") < at)
            .select("invoice_id", "paid_at", F.col("amount").alias("_paid"))
            .join(inv.select("invoice_id", F.col("amount").alias("_billed")), "invoice_id"))
     # paid by the end of each payment's moment; equal moments count together, so the moment the
@@ -204,9 +207,9 @@ def payment_behaviour(invoices, payments, *, cutoff, default_days: int = 90):
     where = "credit.spark.payment_behaviour"
     cutoff = as_timestamp(cutoff, name="cutoff", where=where)
     st = invoice_status(invoices, payments, as_of=cutoff, default_days=default_days)
-    at = _lit(cutoff)
+    at = timestamp_literal(cutoff)
     due, late = F.col("is_due"), F.col("is_due") & F.col("is_late")
-    recent = F.col("due_at") >= _lit(cutoff - pd.Timedelta(days=_features.RECENT_DAYS))
+    recent = F.col("due_at") >= timestamp_literal(cutoff - pd.Timedelta(days=_features.RECENT_DAYS))
     late01 = F.col("is_late").cast("double")
     # the population shares the adjusted rates shrink towards (0 when there is none, as pandas)
     priors = st.agg(F.coalesce(F.avg(F.when(due, late01)), F.lit(0.0)).alias("_p_late"),
@@ -214,7 +217,7 @@ def payment_behaviour(invoices, payments, *, cutoff, default_days: int = 90):
                                F.lit(0.0)).alias("_p_default"))
     per = st.groupBy("customer_id").agg(
         F.count("*").alias("invoices"),
-        F.count(F.when(F.col("issued_at") >= _lit(cutoff - pd.Timedelta(days=365)), 1)).alias("invoices_12m"),
+        F.count(F.when(F.col("issued_at") >= timestamp_literal(cutoff - pd.Timedelta(days=365)), 1)).alias("invoices_12m"),
         F.avg("amount").alias("amount_mean"),
         F.count(F.when(due, 1)).alias("due_invoices"),
         F.count(F.when(late, 1)).alias("late_invoices"),
@@ -276,8 +279,8 @@ def customer_attributes(customers, *, as_of):
     where = "credit.spark.customer_attributes"
     as_of = as_timestamp(as_of, name="as_of", where=where)
     _check_frame(customers, "customers", CUSTOMER_COLUMNS, where)
-    at = _lit(as_of)
-    c = _wall_clock(customers).where(F.col("created_at") < at)
+    at = timestamp_literal(as_of)
+    c = wall_clock(customers).where(F.col("created_at") < at)
     age = _days(F.col("birth_date").cast("timestamp_ntz"), at) / 365.25
     tenure = _days(F.col("created_at"), at)
     text = lambda col: F.coalesce(F.col(col).cast("string"), F.lit("unknown"))  # noqa: E731
@@ -318,7 +321,7 @@ def purchase_behaviour(sales, channels=None, *, cutoff):
     where = "credit.spark.purchase_behaviour"
     cutoff = as_timestamp(cutoff, name="cutoff", where=where)
     _check_frame(sales, "sales", _SALES_COLUMNS, where)
-    lines = _wall_clock(sales).where(F.col("ordered_at") < _lit(cutoff))
+    lines = wall_clock(sales).where(F.col("ordered_at") < timestamp_literal(cutoff))
     discounted = F.coalesce(F.col("discount") > 0, F.lit(False)).cast("double")  # NaN > 0 is False
     out = lines.groupBy("customer_id").agg(F.countDistinct("order_id").alias("orders"),
                                            F.avg(discounted).alias("discount_share"))
@@ -397,13 +400,22 @@ def to_pandas(frame) -> pd.DataFrame:
     """
     df = frame.toPandas()
     key = "invoice_id" if "invoice_id" in df.columns else "customer_id"
-    df = df.sort_values(key, kind="stable").reset_index(drop=True)
+    return credit_dtypes(df.sort_values(key, kind="stable").reset_index(drop=True))
+
+
+def credit_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes crmlib.credit gives its columns, on a frame Spark brought back (``toPandas``).
+
+    Counts int64, flags bool, timestamps datetime64[us], bands and text as crmlib.credit's
+    categories, other numbers float64; columns this module does not make are left as they are.
+    Changes ``df`` in place and returns it.
+    """
     for col in df.columns:
         if col in _INT_COLUMNS:
             df[col] = df[col].astype("int64")
         elif col in _BOOL_COLUMNS:
             df[col] = df[col].astype(bool)
-        elif col in ("issued_at", "due_at", "paid_at"):
+        elif col in ("issued_at", "due_at", "paid_at", "snapshot"):
             df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
         elif col in ("age_band", "tenure_band"):
             bands = _features.AGE_BANDS if col == "age_band" else _features.TENURE_BANDS
@@ -412,11 +424,9 @@ def to_pandas(frame) -> pd.DataFrame:
             df[col] = _features.income_category(df[col])
         elif col in ("occupation", "order_channel", *_OPTIONAL_ATTRIBUTES):
             df[col] = _features.category(df[col])
-        elif col in ("customer_id", "invoice_id"):
+        elif col in ("customer_id", "invoice_id", "invoices_next", "defaults_next"):
             df[col] = df[col].astype("int64")
-        elif df[col].dtype == object:
-            continue
-        else:
+        elif pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             df[col] = df[col].astype("float64")
     return df
 
@@ -445,7 +455,7 @@ def _read(spark, mart, table, required, caller):
             f"credit.spark.{caller}: the mart at {root!r} has no readable table {table!r} "
             f"(run `crmlib mart export`); Spark said: {str(err).splitlines()[0]}", table=table) from err
     check_columns(df, required, where=f"credit.spark.{caller}({table})")
-    return _wall_clock(df)
+    return wall_clock(df)
 
 
 def _check_frame(df, name, required, where):
@@ -455,7 +465,7 @@ def _check_frame(df, name, required, where):
     check_columns(df, required, where=f"{where}({name})")
 
 
-def _wall_clock(df):
+def wall_clock(df):
     """Timestamps as ``timestamp_ntz``: naive wall-clock times, as the pandas path has them."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
@@ -465,7 +475,7 @@ def _wall_clock(df):
     return df.select(*cols)
 
 
-def _lit(ts: pd.Timestamp):
+def timestamp_literal(ts: pd.Timestamp):
     """A wall-clock timestamp literal (no time zone involved)."""
     from pyspark.sql import functions as F
 

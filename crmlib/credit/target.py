@@ -41,7 +41,7 @@ from ._common import (
 )
 from .features import customer_features, invoice_status
 
-__all__ = ["Backtest", "backtest_samples", "binomial_rows", "customer_target", "data_period",
+__all__ = ["Backtest", "backtest_cutoffs", "backtest_samples", "binomial_rows", "customer_target", "data_period",
            "invoice_target", "latest_cutoff", "maturity_days", "snapshot_sample"]
 
 #: Minimum history before the earliest training snapshot.
@@ -275,31 +275,12 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
     check_interval(train_snapshots, 1, 12, name="train_snapshots", where=where, integer=True)
     check_interval(snapshot_step_months, 1, 12, name="snapshot_step_months", where=where, integer=True)
     start, end = data_period(invoices, payments)
-    lag = pd.Timedelta(days=maturity_days(invoices, default_days))
+    cutoff, train_cutoffs = backtest_cutoffs(
+        start, end, maturity_days(invoices, default_days), cutoff=cutoff, window_months=window_months,
+        default_days=default_days, train_snapshots=train_snapshots,
+        snapshot_step_months=snapshot_step_months)
+    earliest, first = train_cutoffs[-1], train_cutoffs[0]
     window = pd.DateOffset(months=window_months)
-    latest = latest_cutoff(invoices, payments, window_months=window_months, default_days=default_days)
-    if cutoff is None:
-        cutoff = latest
-    cutoff = as_timestamp(cutoff, name="cutoff", where=where)
-    if not start < cutoff < end:
-        raise ParameterError(
-            f"{where}: 'cutoff' must be inside the data ({start.date()} to {end.date()}); "
-            f"got {cutoff.date()}.", name="cutoff")
-    if cutoff + window + lag > end:
-        raise ParameterError(
-            f"{where}: 'cutoff' {cutoff.date()} is too late for a {window_months}-month window: its "
-            f"invoices need {lag.days} days (payment term + default_days={default_days}) to show a "
-            f"default and the data end at {end.date()}; use a cutoff up to {latest.date()} or a "
-            "shorter window.", name="cutoff")
-    first = _month_floor(cutoff - window - lag)
-    train_cutoffs = [first - pd.DateOffset(months=k * snapshot_step_months) for k in range(train_snapshots)]
-    earliest = train_cutoffs[-1]
-    if earliest < start + pd.Timedelta(days=MIN_HISTORY_DAYS):
-        raise ParameterError(
-            f"{where}: 'cutoff' {cutoff.date()} leaves too little history for training: "
-            f"{train_snapshots} training snapshots {snapshot_step_months} months apart start at "
-            f"{earliest.date()}, but need {MIN_HISTORY_DAYS} days of data after {start.date()}; "
-            "use a later cutoff, a shorter window or fewer train_snapshots.", name="cutoff")
 
     extra = {"orders": orders, "order_lines": order_lines, "channels": channels}
 
@@ -323,6 +304,64 @@ def backtest_samples(invoices: pd.DataFrame, payments: pd.DataFrame, customers: 
     return Backtest(train=train, holdout=holdout, cutoff=cutoff, train_cutoffs=train_cutoffs,
                     window_months=window_months, default_days=default_days, data_start=start,
                     data_end=end)
+
+
+def backtest_cutoffs(start, end, maturity: int, *, cutoff=None, window_months: int = 6,
+                     default_days: int = 90, train_snapshots: int = 4,
+                     snapshot_step_months: int = 3) -> tuple[pd.Timestamp, list]:
+    """The holdout cutoff and the training cutoffs of :func:`backtest_samples`, from the data period.
+
+    Shared by the pandas and the Spark backtest (:mod:`crmlib.credit.spark_models`), which
+    compute ``start``, ``end`` and ``maturity`` each their own way.
+
+    Parameters
+    ----------
+    start, end : pandas.Timestamp
+        :func:`data_period`.
+    maturity : int
+        :func:`maturity_days`.
+    cutoff : str or datetime-like, optional
+        Default: the latest first-of-month cutoff whose window can be observed.
+    window_months, default_days, train_snapshots, snapshot_step_months : int
+        As for :func:`backtest_samples`.
+
+    Returns
+    -------
+    (pandas.Timestamp, list of pandas.Timestamp)
+        The holdout cutoff and the training cutoffs, latest first.
+
+    Raises
+    ------
+    ParameterError
+        As for :func:`backtest_samples`.
+    """
+    where = "credit.backtest_samples"
+    lag = pd.Timedelta(days=maturity)
+    window = pd.DateOffset(months=window_months)
+    latest = _month_floor(end - lag - window)
+    if cutoff is None:
+        cutoff = latest
+    cutoff = as_timestamp(cutoff, name="cutoff", where=where)
+    if not start < cutoff < end:
+        raise ParameterError(
+            f"{where}: 'cutoff' must be inside the data ({start.date()} to {end.date()}); "
+            f"got {cutoff.date()}.", name="cutoff")
+    if cutoff + window + lag > end:
+        raise ParameterError(
+            f"{where}: 'cutoff' {cutoff.date()} is too late for a {window_months}-month window: its "
+            f"invoices need {lag.days} days (payment term + default_days={default_days}) to show a "
+            f"default and the data end at {end.date()}; use a cutoff up to {latest.date()} or a "
+            "shorter window.", name="cutoff")
+    first = _month_floor(cutoff - window - lag)
+    train_cutoffs = [first - pd.DateOffset(months=k * snapshot_step_months) for k in range(train_snapshots)]
+    earliest = train_cutoffs[-1]
+    if earliest < start + pd.Timedelta(days=MIN_HISTORY_DAYS):
+        raise ParameterError(
+            f"{where}: 'cutoff' {cutoff.date()} leaves too little history for training: "
+            f"{train_snapshots} training snapshots {snapshot_step_months} months apart start at "
+            f"{earliest.date()}, but need {MIN_HISTORY_DAYS} days of data after {start.date()}; "
+            "use a later cutoff, a shorter window or fewer train_snapshots.", name="cutoff")
+    return cutoff, train_cutoffs
 
 
 def snapshot_sample(invoices: pd.DataFrame, payments: pd.DataFrame, customers: pd.DataFrame, *,
