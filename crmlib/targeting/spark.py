@@ -576,7 +576,7 @@ def top_prospects(frame, model, *, top_n: int = 10) -> pd.DataFrame:
         fitted = shared.value
         for batch in batches:
             probs = fitted.predict(batch.set_index("customer_id"))
-            long = probs.stack().rename("probability").reset_index()  # drops NaN: bought, or no model
+            long = probs.stack().dropna().rename("probability").reset_index()  # NaN: bought, or no model
             long.columns = ["customer_id", "category", "probability"]
             yield long[["category", "customer_id", "probability"]]
 
