@@ -34,12 +34,11 @@ def campaign_ids(tables):
 
 
 def _same_features(ref: pd.DataFrame, got: pd.DataFrame):
-    # sums of money are added in another order on Spark: equal to the last few bits
+    # equal to the last bit: Spark adds money as pandas does (Kahan), so models see the same values
     assert list(got.columns) == list(ref.columns)
     for col in ref.columns:
         if ref[col].dtype.kind == "f":
-            np.testing.assert_allclose(got[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-12,
-                                       atol=1e-9, equal_nan=True, err_msg=col)
+            np.testing.assert_array_equal(got[col].to_numpy(float), ref[col].to_numpy(float), err_msg=col)
         else:
             assert (got[col].to_numpy() == ref[col].to_numpy()).all(), col
 
@@ -138,7 +137,7 @@ def test_candidates_scored_on_spark_equal_pandas(eng, pandas_eng, small_url, tab
     assert 500 < len(ref) < len(people)  # only those who accept marketing
     assert got["customer_id"].tolist() == ref["customer_id"].tolist()
     for col in ("propensity", "uplift"):
-        np.testing.assert_allclose(got[col], ref[col], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(got[col], ref[col], err_msg=col)
 
 
 def _cand(spark, n=3000, seed=1):
@@ -155,7 +154,8 @@ def test_target_list_equal_pandas(spark, rank_by, budget):
     kw = dict(cost_per_contact=1.1, margin_per_conversion=90.0, budget=budget, rank_by=rank_by)
     ref = plan.target_list(cand, **kw)
     got = ts.target_list(scand, **kw)
-    assert "TakeOrderedAndProject" in got._jdf.queryExecution().executedPlan().toString()
+    if budget // 1.1 < len(cand):  # a bound above the rows Spark knows a local table has drops the limit
+        assert "TakeOrderedAndProject" in got._jdf.queryExecution().executedPlan().toString()
     got = ts.to_pandas(got, order=["rank"])
     assert len(ref) > 0
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)

@@ -43,7 +43,7 @@ __all__ = ["MART_TABLES", "campaign_frame", "category_frame", "contact_counts", 
 MART_TABLES: dict[str, tuple[str, list[str]]] = {
     "customers": ("dim_customer", REQUIRED_COLUMNS["customers"]),
     "orders": ("fact_orders", REQUIRED_COLUMNS["orders"]),
-    "sales": ("fact_sales", ["order_id", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
+    "sales": ("fact_sales", ["order_id", "line_no", "customer_id", "ordered_at", "product_id", "quantity", "unit_price",
                              "discount", "unit_cost", "net_amount"]),
     "channels": ("dim_channel", REQUIRED_COLUMNS["channels"]),
     "products": ("dim_product", REQUIRED_COLUMNS["products"]),
@@ -147,15 +147,26 @@ def _features(tables: dict, keys, key_cols: list[str]):
         n_if(since("ordered_at", 365)).alias("orders_365d"),
         F.max("ordered_at").alias("_last"),
         *[F.avg((F.col("_kind") == k).cast("double")).alias(f"{k}_share") for k in ("online", "store", "phone")])
-    lines = before(tables["sales"], "ordered_at", "quantity", "unit_price", "discount", "net_amount")
+    lines = before(tables["sales"], "ordered_at", "order_id", "line_no", "quantity", "unit_price", "discount",
+                   "net_amount")
+    # money sums and means of fractional values are added as pandas adds them (Kahan-compensated,
+    # lines in (order_id, line_no) order), so the features, and every model fitted on them, are
+    # equal to the last bit; a customer's lines are few, so the per-customer array is small
+    line = F.struct("order_id", "line_no", "net_amount", "unit_price", "discount",
+                    since("ordered_at", 365).alias("recent"))
     ln = lines.groupBy(*key_cols).agg(
-        F.sum("net_amount").alias("revenue_total"),
-        F.sum(F.when(since("ordered_at", 365), F.col("net_amount"))).alias("revenue_365d"),
+        F.array_sort(F.collect_list(line)).alias("_l"),
         F.count("*").cast("double").alias("_lines"),
-        F.avg("unit_price").alias("avg_unit_price"),
         F.avg("quantity").alias("units_per_line"),
-        F.avg(F.coalesce(F.col("discount") > 0, F.lit(False)).cast("double")).alias("discount_share"),
-        F.avg("discount").alias("mean_discount"))
+        F.avg(F.coalesce(F.col("discount") > 0, F.lit(False)).cast("double")).alias("discount_share"))
+    total = _kahan(F.col("_l"), lambda x: x["net_amount"])
+    recent = _kahan(F.col("_l"), lambda x: F.when(x["recent"], x["net_amount"]))
+    price = _kahan(F.col("_l"), lambda x: x["unit_price"])
+    disc = _kahan(F.col("_l"), lambda x: x["discount"])
+    ln = ln.select(*key_cols, "_lines", "units_per_line", "discount_share",
+                   total["s"].alias("revenue_total"), recent["s"].alias("revenue_365d"),
+                   F.when(price["n"] > 0, price["s"] / price["n"]).alias("avg_unit_price"),
+                   F.when(disc["n"] > 0, disc["s"] / disc["n"]).alias("mean_discount"))
     complaint = F.col("_ikind") == "complaint"
     it = before(tables["interactions"].withColumn("_ikind", F.col("kind").cast("string")), "occurred_at", "_ikind").groupBy(*key_cols).agg(
         F.count("*").cast("double").alias("interactions_total"),
@@ -615,6 +626,25 @@ def _lit(ts: pd.Timestamp):
     from pyspark.sql import functions as F
 
     return F.lit(pd.Timestamp(ts).isoformat(sep=" ")).cast("timestamp_ntz")
+
+
+def _kahan(array, value):
+    """Kahan-compensated sum and count of ``value(x)`` over ``array``, nulls and NaN skipped:
+    pandas' groupby sum and mean, step for step (struct ``s``, ``c``, ``n``)."""
+    from pyspark.sql import functions as F
+
+    init = F.struct(F.lit(0.0).alias("s"), F.lit(0.0).alias("c"), F.lit(0).cast("long").alias("n"))
+
+    def step(acc, x):
+        v = value(x).cast("double")
+        y = v - acc["c"]
+        t = acc["s"] + y
+        c = (t - acc["s"]) - y
+        added = F.struct(t.alias("s"), F.when(F.isnan(c), F.lit(0.0)).otherwise(c).alias("c"),
+                         (acc["n"] + 1).alias("n"))
+        return F.when(v.isNull() | F.isnan(v), acc).otherwise(added)
+
+    return F.aggregate(array, init, step)
 
 
 def _micros(start, end):
