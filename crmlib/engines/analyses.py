@@ -17,8 +17,32 @@ from .._validation import check_one_of
 from ..errors import ParameterError
 from . import Engine
 
-__all__ = ["aggregate", "credit_features", "dedup_customers", "kpi_summary", "mine_rules", "quality_report",
-           "quality_tables", "revenue_by", "revenue_lines", "rfm_scores"]
+__all__ = [
+    "aggregate",
+    "campaign_frame",
+    "category_propensity",
+    "count_rows",
+    "credit_features",
+    "data_end",
+    "dedup_customers",
+    "kpi_summary",
+    "list_ids",
+    "list_summary",
+    "margin_per_conversion",
+    "mine_rules",
+    "profit_curves",
+    "quality_report",
+    "quality_tables",
+    "response_rates",
+    "revenue_by",
+    "revenue_lines",
+    "rfm_scores",
+    "target_candidates",
+    "target_file",
+    "target_list",
+    "target_rows",
+    "targeting_tables",
+]
 
 # ---------------------------------------------------------------------- association rules
 def _canonical_order(rules: pd.DataFrame, sort_by: str) -> pd.DataFrame:
@@ -365,3 +389,243 @@ def quality_report(eng: Engine, tables: dict, *, as_of=None, dedup=None,
     from ..imports import spark_quality
 
     return spark_quality.quality_report(tables, as_of=as_of, dedup=dedup, examples=examples)
+
+
+# ---------------------------------------------------------------------- campaign targeting
+#: Personal columns the target list shows (masked unless the run unmasks).
+TARGET_PEOPLE_COLUMNS = ["customer_id", "first_name", "last_name", "email", "region", "marketing_opt_in"]
+
+
+def targeting_tables(eng: Engine, crm) -> dict:
+    """The tables of campaign targeting: pandas frames, or the mart's Spark DataFrames.
+
+    On pandas: :data:`crmlib.targeting.REQUIRED_COLUMNS` loaded from ``crm``, plus ``people``
+    (:data:`TARGET_PEOPLE_COLUMNS`). On Spark: :func:`crmlib.targeting.spark.read_tables` (no fact
+    and no customer table comes into pandas).
+    """
+    from .. import targeting as tg
+
+    if not eng.is_spark:
+        tables = {name: crm.load(name, cols) for name, cols in tg.REQUIRED_COLUMNS.items()}
+        tables["people"] = crm.customers(TARGET_PEOPLE_COLUMNS)
+        return tables
+    from ..targeting import spark as ts
+
+    return ts.read_tables(eng.session, eng.mart)
+
+
+def response_rates(eng: Engine, tables: dict, campaigns: pd.DataFrame) -> pd.DataFrame:
+    """:func:`crmlib.targeting.response_rates` on the engine (on Spark from counts per campaign and group)."""
+    from .. import targeting as tg
+
+    if not eng.is_spark:
+        return tg.response_rates(tables["campaign_contacts"], tables["campaign_responses"], campaigns)
+    from ..targeting import evaluation
+    from ..targeting import spark as ts
+
+    return evaluation.rates_from_counts(ts.contact_counts(tables), campaigns)
+
+
+def campaign_frame(eng: Engine, tables: dict, campaign_ids, *, max_rows: int | None = None) -> pd.DataFrame:
+    """:func:`crmlib.targeting.campaign_frame` on the engine, as pandas to fit the learners on.
+
+    On Spark the contacts' features are computed on Spark and :func:`crmlib.engines.bounded_sample`
+    brings at most ``max_rows`` (default :data:`~crmlib.engines.FIT_SAMPLE_ROWS`) rows, stratified by
+    contact x conversion: every row, in the pandas path's order, when they fit (then every fitted
+    figure equals the pandas run's). ``attrs``: ``population``, ``sampled``, ``fraction``.
+    """
+    from .. import targeting as tg
+    from . import FIT_SAMPLE_ROWS, bounded_sample
+
+    if not eng.is_spark:
+        frame = tg.campaign_frame(tables, campaign_ids)
+        frame.attrs.update(population=len(frame), sampled=False, fraction=1.0)
+        return frame
+    from pyspark.sql import functions as F
+
+    from ..targeting import spark as ts
+
+    sdf = ts.campaign_frame(tables, campaign_ids)
+    sdf = sdf.withColumn("_stratum", F.col("treatment").cast("int") * 2 + F.col("converted").cast("int"))
+    sample = bounded_sample(sdf, max_rows or FIT_SAMPLE_ROWS, by="_stratum", key="customer_id")
+    attrs = dict(sample.attrs)
+    frame = sample
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].dt.tz_localize(None)
+    frame = (frame.drop(columns="_stratum").sort_values(["started_at", "campaign_id", "customer_id"], kind="stable")
+             .reset_index(drop=True))
+    frame.attrs.update(attrs)
+    return frame
+
+
+def data_end(eng: Engine, tables: dict) -> pd.Timestamp:
+    """One second after the last order."""
+    if not eng.is_spark:
+        return tables["orders"]["ordered_at"].max() + pd.Timedelta(seconds=1)
+    from ..targeting import spark as ts
+
+    return ts.data_end(tables)
+
+
+def margin_per_conversion(eng: Engine, tables: dict, *, as_of) -> float:
+    """:func:`crmlib.targeting.margin_per_conversion` on the engine."""
+    from .. import targeting as tg
+
+    if not eng.is_spark:
+        return tg.margin_per_conversion(tables["orders"], tables["order_lines"], tables["products"], as_of=as_of)
+    from ..targeting import spark as ts
+
+    return ts.margin_per_conversion(tables, as_of=as_of)
+
+
+def target_candidates(eng: Engine, tables: dict, *, as_of, models: dict, constant: dict | None = None):
+    """Customers who accept marketing, with features as of ``as_of``, scored by fitted ``models``.
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        ``customer_id`` and one column per model (``predict``) and per ``constant``; on Spark a
+        cached Spark DataFrame scored on the executors (:func:`crmlib.targeting.spark.score`).
+    """
+    from .. import targeting as tg
+
+    constant = dict(constant or {})
+    if not eng.is_spark:
+        people = tables["people"]
+        opted_in = people.loc[people["marketing_opt_in"].fillna(False).astype(bool), "customer_id"]
+        base = tg.customer_features(tables, as_of=as_of, customer_ids=opted_in)
+        cand = pd.DataFrame({"customer_id": base.index})
+        for name, model in models.items():
+            cand[name] = model.predict(base)
+        for name, value in constant.items():
+            cand[name] = value
+        return cand
+    from pyspark.sql import functions as F
+
+    from ..targeting import spark as ts
+
+    opted_in = tables["customers"].where(F.coalesce(F.col("marketing_opt_in").cast("boolean"), F.lit(False)))
+    base = ts.customer_features(tables, as_of=as_of, customer_ids=opted_in.select("customer_id"))
+    return ts.score(base, models, constant=constant).cache()
+
+
+def count_rows(eng: Engine, frame) -> int:
+    """Rows of a pandas or (on Spark) a Spark DataFrame."""
+    return int(frame.count()) if eng.is_spark else len(frame)
+
+
+def target_list(eng: Engine, cand, **kwargs):
+    """:func:`crmlib.targeting.target_list` on the engine (on Spark a bounded top-k, a Spark DataFrame)."""
+    from .. import targeting as tg
+
+    if not eng.is_spark:
+        return tg.target_list(cand, **kwargs)
+    from ..targeting import spark as ts
+
+    return ts.target_list(cand, **kwargs).cache()
+
+
+def list_summary(eng: Engine, chosen, *, cost_per_contact: float, margin_per_conversion: float) -> pd.Series:
+    """:func:`crmlib.targeting.list_summary` on the engine (on Spark from the list's count and summed uplift)."""
+    from .. import targeting as tg
+
+    if not eng.is_spark:
+        return tg.list_summary(chosen, cost_per_contact=cost_per_contact, margin_per_conversion=margin_per_conversion)
+    from pyspark.sql import functions as F
+
+    from ..targeting import plan
+
+    n, inc = chosen.agg(F.count("*"), F.sum("uplift")).collect()[0]
+    return plan.summary_from_totals(n, inc or 0.0, cost_per_contact=cost_per_contact,
+                                    margin_per_conversion=margin_per_conversion)
+
+
+def profit_curves(eng: Engine, cand, *, cost_per_contact: float, margin_per_conversion: float,
+                  uplift_model: bool = True) -> dict:
+    """Profit curves by uplift and by response propensity (label -> table with ``rank`` and
+    ``cumulative_profit``): every rank on pandas, the edges of score groups on Spark
+    (:func:`crmlib.targeting.spark.profit_curves`, exact at each point)."""
+    from .. import targeting as tg
+
+    money = dict(cost_per_contact=cost_per_contact, margin_per_conversion=margin_per_conversion)
+    ranks = {"by uplift": "uplift", "by response propensity": "propensity"} if uplift_model else {
+        "by response propensity": "propensity"}
+    if not eng.is_spark:
+        return {label: tg.profit_curve(cand, rank_by=col, **money) for label, col in ranks.items()}
+    from ..targeting import spark as ts
+
+    curves = ts.profit_curves(cand, rank_by=tuple(ranks.values()), **money)
+    return {label: curves[col] for label, col in ranks.items()}
+
+
+def target_rows(eng: Engine, chosen, tables: dict, *, top_n: int) -> pd.DataFrame:
+    """The target list's first ``top_n`` rows with the customers' names, e-mail and region (pandas:
+    every row; Spark: the top rows only, joined with the customers on Spark)."""
+    people = TARGET_PEOPLE_COLUMNS[:-1]
+    if not eng.is_spark:
+        return chosen.merge(tables["people"], on="customer_id", how="left")
+    from ..targeting import spark as ts
+
+    top = chosen.orderBy("rank").limit(top_n).join(tables["customers"].select(*people), "customer_id", "left")
+    return ts.to_pandas(top, order=["rank"])[[*chosen.columns, *people[1:]]]
+
+
+def target_file(eng: Engine, chosen, tables: dict, *, rank_by: str = "uplift"):
+    """:func:`crmlib.targeting.actions.target_file` with the customers' names and e-mail (dropped by
+    ``lists.publish`` when masked): pandas, or a Spark DataFrame joined on Spark."""
+    from ..targeting.actions import target_file as to_file
+
+    people = ["customer_id", "first_name", "last_name", "email"]
+    if not eng.is_spark:
+        return to_file(chosen, rank_by=rank_by).merge(tables["people"][people], on="customer_id", how="left")
+    from ..targeting import spark as ts
+
+    return ts.target_file(chosen, rank_by=rank_by).join(tables["customers"].select(*people), "customer_id", "left")
+
+
+def list_ids(eng: Engine, frame) -> pd.Series:
+    """The ``customer_id`` column of a list (on Spark collected: a target list is bounded by its budget)."""
+    if not eng.is_spark:
+        return frame["customer_id"]
+    return frame.select("customer_id").toPandas()["customer_id"]
+
+
+def category_propensity(eng: Engine, tables: dict, products: pd.DataFrame, *, as_of, top_n: int = 5,
+                        horizon_days: int = 90, max_rows: int | None = None):
+    """:func:`crmlib.targeting.category_propensity` and its :func:`~crmlib.targeting.top_prospects`.
+
+    On Spark the three category frames are built on Spark; the models are fitted and evaluated on
+    :func:`~crmlib.engines.bounded_sample` of them (every customer when they fit, then equal to
+    pandas) and every customer is scored on Spark.
+
+    Returns
+    -------
+    (CategoryPropensity, pandas.DataFrame, pandas.DataFrame)
+        The model fitted on the later period, the evaluation table and the top prospects.
+    """
+    from .. import targeting as tg
+    from ..definitions import as_timestamp
+    from . import FIT_SAMPLE_ROWS, bounded_sample
+
+    if not eng.is_spark:
+        model, evaluation, scores = tg.category_propensity(tables, as_of=as_of, horizon_days=horizon_days)
+        return model, evaluation, tg.top_prospects(scores, top_n=top_n)
+    from ..targeting import spark as ts
+
+    stamp = as_timestamp(as_of, name="as_of", where="engines.category_propensity")
+    h = pd.Timedelta(days=horizon_days)
+    categories = sorted(products["category"].dropna().astype(str).unique())
+
+    def frame_at(at):
+        sample = bounded_sample(ts.category_frame(tables, categories, as_of=at, horizon_days=horizon_days),
+                                max_rows or FIT_SAMPLE_ROWS, key="customer_id")
+        out = sample.set_index("customer_id")
+        out.attrs = {**sample.attrs, "categories": categories}
+        return out
+
+    early, late = frame_at(stamp - 2 * h), frame_at(stamp - h)
+    evaluation = tg.CategoryPropensity().fit(early).evaluate(late)
+    model = tg.CategoryPropensity().fit(late)
+    now = ts.category_frame(tables, categories, as_of=stamp, horizon_days=horizon_days)
+    return model, evaluation, ts.top_prospects(now, model, top_n=top_n)

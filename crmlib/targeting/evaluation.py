@@ -27,7 +27,8 @@ from .._validation import check_interval
 from ..definitions import wilson_interval
 from ..errors import EmptyDataError, ParameterError
 
-__all__ = ["auuc", "qini_coefficient", "qini_curve", "response_rates", "uplift_by_decile", "uplift_curve"]
+__all__ = ["auuc", "qini_coefficient", "qini_curve", "rates_from_counts", "response_rates", "uplift_by_decile",
+           "uplift_curve"]
 
 CURVE_COLUMNS = ["fraction", "n", "n_treated", "n_control", "conversions_treated",
                  "conversions_control", "qini", "uplift", "random_qini", "random_uplift"]
@@ -219,7 +220,35 @@ def response_rates(contacts: pd.DataFrame, responses: pd.DataFrame,
     c = contacts[["campaign_id", "customer_id", "treatment"]].drop_duplicates(["campaign_id", "customer_id"])
     c = c.merge(won.assign(y=1.0), on=["campaign_id", "customer_id"], how="left").fillna({"y": 0.0})
     c["treatment"] = c["treatment"].astype(bool)
-    g = c.groupby(["campaign_id", "treatment"])["y"].agg(["size", "sum"]).unstack("treatment")
+    counts = c.groupby(["campaign_id", "treatment"])["y"].agg(["size", "sum"]).reset_index()
+    return rates_from_counts(counts.rename(columns={"size": "contacts", "sum": "conversions"}), campaigns)
+
+
+def rates_from_counts(counts: pd.DataFrame, campaigns: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`response_rates` from contacts and conversions counted per campaign and group.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        ``campaign_id``, ``treatment`` (bool), ``contacts`` and ``conversions`` (distinct
+        customers contacted, and of them those with a converting response), one row per campaign
+        and group present (e.g. counted on Spark).
+    campaigns : pandas.DataFrame, optional
+        As for :func:`response_rates`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RATE_COLUMNS`, as :func:`response_rates`.
+    """
+    from .._validation import check_columns
+
+    check_columns(counts, ["campaign_id", "treatment", "contacts", "conversions"],
+                  where="targeting.rates_from_counts")
+    counts = counts.assign(treatment=counts["treatment"].astype(bool),
+                           contacts=counts["contacts"].astype(float), conversions=counts["conversions"].astype(float))
+    g = counts.set_index(["campaign_id", "treatment"])[["contacts", "conversions"]].rename(
+        columns={"contacts": "size", "conversions": "sum"}).unstack("treatment").sort_index()
     out = pd.DataFrame(index=g.index)
     for flag, label in ((True, "treated"), (False, "control")):
         n = g[("size", flag)] if ("size", flag) in g.columns else pd.Series(0.0, index=g.index)

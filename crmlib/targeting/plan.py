@@ -18,7 +18,7 @@ from ..errors import EmptyDataError, ParameterError
 from .evaluation import check_arrays
 
 __all__ = ["COMPARISON_COLUMNS", "LIST_COLUMNS", "break_even_cost", "compare_strategies",
-           "list_summary", "margin_per_conversion", "profit_curve", "target_list"]
+           "list_summary", "margin_per_conversion", "profit_curve", "summary_from_totals", "target_list"]
 
 #: Columns of :func:`target_list` and :func:`profit_curve`.
 LIST_COLUMNS = ["rank", "customer_id", "score", "uplift", "expected_profit", "cumulative_incremental",
@@ -171,6 +171,14 @@ def list_summary(chosen: pd.DataFrame, *, cost_per_contact: float, margin_per_co
     """
     n = len(chosen)
     inc = float(chosen["uplift"].sum()) if n else 0.0
+    return summary_from_totals(n, inc, cost_per_contact=cost_per_contact,
+                               margin_per_conversion=margin_per_conversion)
+
+
+def summary_from_totals(contacts: int, incremental: float, *, cost_per_contact: float,
+                        margin_per_conversion: float) -> pd.Series:
+    """:func:`list_summary` from a list's size and its summed uplift (e.g. aggregated on Spark)."""
+    n, inc = int(contacts), float(incremental) if contacts else 0.0
     return pd.Series({
         "contacts": n, "cost": n * cost_per_contact, "expected_incremental_conversions": inc,
         "incremental_per_1000_contacts": 1000 * inc / n if n else np.nan,
