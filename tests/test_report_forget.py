@@ -176,3 +176,27 @@ def test_scores_written_back_are_deleted_too_but_never_in_the_source(tmp_path, s
     with pytest.raises(CrmlibError, match="source"):
         forget(["1"], reports_dir=reports, scores_db=small_url, db_url=small_url)
     assert len(audit.read_log(reports)[0]) == 1  # refused before anything changed
+
+
+def test_redact_html_drops_the_rows_of_an_interactive_table():
+    """present.show_table(interactive=True) keeps its rows as JSON in a script, not as <tr>."""
+    import json
+    import re
+
+    import pandas as pd
+
+    from crmlib import present
+
+    frame = pd.DataFrame({"customer_id": [1043, 7, 1043_0], "clv": [1.5, 2.5, 3.5],
+                          "segment": ["Champions", "Lost", "Loyal"]})
+    page = present.table_html(frame, interactive=True)
+
+    def rows(html):
+        data = re.search(r'"data_json": ("(?:[^"\\]|\\.)*")', html).group(1)
+        return [r[0] for r in json.loads(json.loads(data))]
+
+    assert rows(page) == [1043, 7, 10430]
+    out, n = redact_html(page, {"1043"})
+    assert rows(out) == [7, 10430] and n >= 1
+    assert "Champions" not in out  # the fallback table's row went too
+    assert redact_html(page, {"5"}) == (page, 0)

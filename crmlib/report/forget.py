@@ -8,8 +8,8 @@ runs made again for audiences in ``.audiences/`` and every audience site):
    ``about.json``) and the pages' "Lists to download" tables get the new row counts.
 2. **Pages and executed notebooks** (``*.html``, ``*.ipynb``): every table row whose
    customer-id cell (a column or the row label named in :data:`ID_COLUMNS` or ending in
-   ``customer_id``) is one of the customers is dropped; in a
-   notebook the output's plain-text twin of a changed table is replaced by a note. When the source
+   ``customer_id``) is one of the customers is dropped, in an interactive table's JSON rows too;
+   in a notebook the output's plain-text twin of a changed table is replaced by a note. When the source
    database can be read, the customers' full names, e-mail addresses and phone numbers are
    replaced by ``[erased]`` wherever they still appear (prose, logs, tables without a
    customer_id). The indexes are rebuilt.
@@ -160,10 +160,47 @@ def redact_html(text: str, ids: set[str], *, people: list[tuple[str, str]] = (),
         return new
 
     text = _TABLE.sub(table, text)
+
+    def interactive(m: re.Match) -> str:
+        nonlocal total
+        new, n = _drop_itables_rows(m, ids, list(people))
+        total += n
+        return new
+
+    text = _ITABLES_DATA.sub(interactive, text)
     for s in strings:
         for form in {s, _html.escape(s)}:
             text = text.replace(form, ERASED)
     return text, total
+
+
+# An interactive table (present.show_table(interactive=True), itables) keeps its rows as a JSON
+# string in the script's arguments, next to its header as "table_html": neither is a <tr>.
+_ITABLES_DATA = re.compile(r'("data_json": )("(?:[^"\\]|\\.)*")(,\s*(?:"[a-z_]+": [^\n]*,\s*)*?'
+                           r'"table_html": )("(?:[^"\\]|\\.)*")')
+
+
+def _drop_itables_rows(m: re.Match, ids: set[str], people: list[tuple[str, str]]) -> tuple[str, int]:
+    try:
+        rows = json.loads(json.loads(m.group(2)))
+        header = json.loads(m.group(4))
+    except ValueError:
+        return m.group(0), 0
+    positions = _id_positions(header)
+
+    def shown(cell) -> str:  # a formatted number is a [text, value] pair
+        return _cell_text(str(cell[0] if isinstance(cell, list) and cell else cell))
+
+    kept = []
+    for row in rows:
+        cells = [shown(c) for c in row] if isinstance(row, list) else []
+        if any(i < len(cells) and cells[i] in ids for i in positions) or any(
+                first in cells and last in cells for first, last in people):
+            continue
+        kept.append(row)
+    if len(kept) == len(rows):
+        return m.group(0), 0
+    return m.group(1) + json.dumps(json.dumps(kept)) + m.group(3) + m.group(4), len(rows) - len(kept)
 
 
 # ------------------------------------------------------------------------------------- lists
