@@ -147,3 +147,102 @@ def test_cohort_retention_equal(both):
                                       seg.cohort_retention(tx, as_of=day, freq=freq))
     pd.testing.assert_frame_equal(spark_cohorts.cohort_retention(orders, as_of="2024-06-30", normalize=False),
                                   seg.cohort_retention(tx, as_of="2024-06-30", normalize=False))
+
+
+# ---------------------------------------------------------------------- the notebook's dispatch (crmlib.engines.analyses)
+def test_migration_table_from_counts_equals_migration_matrix():
+    from crmlib.engines.analyses import _migration_table
+    from crmlib.report.changes import migration_matrix
+
+    before = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5], "rfm_segment": ["Lost", "Loyal", "Loyal", "New", "Lost"]})
+    after = pd.DataFrame({"customer_id": [1, 2, 3, 6, 7], "rfm_segment": ["Loyal", "Loyal", "Zed", "New", "Lost"]})
+    merged = before.merge(after, on="customer_id", how="outer", suffixes=("_b", "_a"))
+    counts = (merged.groupby(["rfm_segment_b", "rfm_segment_a"], dropna=False).size().rename("n")
+              .reset_index().rename(columns={"rfm_segment_b": "_before", "rfm_segment_a": "_after"}))
+    order = ["Champions", "Loyal", "New", "Lost"]
+    pd.testing.assert_frame_equal(_migration_table(counts, order),
+                                  migration_matrix(before, after, "rfm_segment", order=order))
+
+
+@pytest.fixture(scope="module")
+def engines_both(spark, small_mart, small_url):
+    from crmlib.engines import Engine, analyses
+
+    crm = crmlib.connect(small_url)
+    pan = Engine("pandas")
+    spk = Engine("spark", master="local[2]", mart=str(small_mart), session=spark)
+    customers, orders, lines = crm.customers(), crm.orders(), crm.order_lines()
+    out = {}
+    for eng, args in ((pan, (orders, lines)), (spk, ())):
+        tx = analyses.order_values(eng, *args)
+        base = analyses.order_counts(eng, tx, customers)
+        day = base["last_order"].normalize()
+        rfm = analyses.rfm_customers(eng, tx, as_of=day, customers=customers)
+        summary = analyses.clv_summary(eng, tx, as_of=day)
+        bg, gg = analyses.fit_clv(eng, summary)
+        clv = analyses.lifetime_value(eng, bg, gg, summary, rfm)
+        out[eng.name] = dict(eng=eng, base=base, rfm=rfm, clv=clv, bg=bg, gg=gg,
+                             gaps=analyses.segmentation_gaps(eng, customers=customers, campaigns=crm.campaigns(),
+                                                             products=crm.products(), order_lines=lines))
+    return out, customers
+
+
+def test_counts_gaps_and_fits_equal_on_both_engines(engines_both):
+    out, _ = engines_both
+    p, s = out["pandas"], out["spark"]
+    assert p["base"] == s["base"]
+    assert p["gaps"] == s["gaps"]
+    np.testing.assert_array_equal(p["bg"].params_.to_numpy(), s["bg"].params_.to_numpy())
+
+
+def test_top_and_at_risk_tables_equal(engines_both):
+    from crmlib.engines import analyses
+
+    out, customers = engines_both
+    p, s = out["pandas"], out["spark"]
+    top_p = analyses.top_customers(p["eng"], p["clv"], by="clv", n=10, customers=customers)
+    top_s = analyses.top_customers(s["eng"], s["clv"], by="clv", n=10, customers=customers)
+    assert top_s.index.tolist() == top_p.index.tolist()
+    assert list(top_s.columns) == list(top_p.columns)
+    assert (top_s["email"] == top_p["email"]).all()
+    risk_p, n_p = analyses.at_risk(p["eng"], p["clv"])
+    risk_s, n_s = analyses.at_risk(s["eng"], s["clv"])
+    assert n_s == n_p > 0
+    a = analyses.top_customers(p["eng"], risk_p, by="monetary", n=5, customers=customers)
+    b = analyses.top_customers(s["eng"], risk_s, by="monetary", n=5, customers=customers)
+    assert b.index.tolist() == a.index.tolist()
+
+
+def test_value_list_equal(engines_both, tmp_path):
+    from crmlib.engines import analyses
+
+    out, customers = engines_both
+    p, s = out["pandas"], out["spark"]
+    clusters = pd.Series(np.arange(len(customers)) % 3, index=customers["customer_id"])
+    names = pd.Series({0: "a", 1: "b", 2: "c"})
+    ref = analyses.value_list(p["eng"], p["rfm"], p["clv"], clusters, names, customers=customers)
+    got = analyses.value_list(s["eng"], s["rfm"], s["clv"], clusters, names).toPandas()
+    ref = ref.sort_values("customer_id").reset_index(drop=True)
+    got = got.sort_values("customer_id").reset_index(drop=True)[list(ref.columns)]
+    assert (got["customer_id"].to_numpy() == ref["customer_id"].to_numpy()).all()
+    for col in ("rfm_segment", "cluster_name", "email"):
+        assert (got[col].astype(str).to_numpy() == ref[col].astype(str).to_numpy()).all(), col
+    assert (got["cluster"].to_numpy() == ref["cluster"].to_numpy(dtype=float)).all()
+    np.testing.assert_allclose(got["clv"].to_numpy(float), ref["clv"].to_numpy(float), rtol=1e-9, equal_nan=True)
+
+    # published as the report's list: the same file from either engine (rows sorted by customer)
+    from crmlib.report import lists
+
+    scores = ["rfm_segment", "cluster", "clv", "probability_alive"]
+    for name, frame in (("p", ref), ("s", analyses.value_list(s["eng"], s["rfm"], s["clv"], clusters, names))):
+        lists.publish("customer_value", frame, folder=tmp_path / name, scores=scores, display=False)
+    a = lists.read_list(tmp_path / "p" / "lists", "customer_value")
+    b = lists.read_list(tmp_path / "s" / "lists", "customer_value")
+    if a is None:  # publish writes into folder itself
+        a = lists.read_list(tmp_path / "p", "customer_value")
+        b = lists.read_list(tmp_path / "s", "customer_value")
+    a = a.sort_values("customer_id").reset_index(drop=True)
+    b = b.sort_values("customer_id").reset_index(drop=True)
+    assert list(b.columns) == list(a.columns) and "email" not in a.columns  # masked
+    assert (b["rfm_segment"] == a["rfm_segment"]).all()
+    np.testing.assert_allclose(b["clv"].to_numpy(float), a["clv"].to_numpy(float), rtol=1e-9, equal_nan=True)
