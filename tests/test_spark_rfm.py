@@ -8,7 +8,6 @@ import pytest
 
 import crmlib
 
-
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 
@@ -57,11 +56,13 @@ def scored_all(spark, small_mart, small_url):
 
 
 def _unpartitioned_windows(df) -> list[str]:
-    """Window operators of the executed plan that have no partition spec (Spark's 'Window [...], [], [...]')."""
+    """Window operators of the executed plan without a partition spec: Spark prints a window as
+    ``Window [exprs], [partition keys], [order]`` and leaves the partition list out when empty."""
     import re
 
     plan = df._jdf.queryExecution().executedPlan().toString()
-    return [line for line in plan.splitlines() if re.search(r"\bWindow \[.*\], \[\], \[", line)]
+    return [line for line in plan.splitlines()
+            if "Window [" in line and re.search(r"AS [\w#]+\], \[[^\[\]]*\]\s*$", line)]
 
 
 def test_scored_customers_equal_pandas_with_no_purchase_rows(scored_all):
@@ -87,15 +88,19 @@ def test_the_check_sees_an_unpartitioned_window(spark):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    df = spark.range(10).withColumn("r", F.rank().over(Window.orderBy("id")))
-    assert len(_unpartitioned_windows(df)) == 1
+    df = spark.range(10).withColumn("g", F.col("id") % 2)
+    assert len(_unpartitioned_windows(df.withColumn("r", F.sum("id").over(Window.orderBy("id"))))) == 1
+    assert _unpartitioned_windows(df.withColumn("r", F.sum("id").over(Window.partitionBy("g").orderBy("id")))) == []
+    # a constant partition key is dropped by the optimizer: the check sees that too
+    const = df.withColumn("r", F.sum("id").over(Window.partitionBy(F.lit(0)).orderBy("id")))
+    assert len(_unpartitioned_windows(const)) == 1
 
 
 def test_segment_summary_equal(scored_all):
+    from spark_support import assert_same_frame
+
     from crmlib import segments
     from crmlib.segments import spark_rfm as srfm
-
-    from spark_support import assert_same_frame
 
     ref, scored = scored_all
     assert_same_frame(segments.segment_summary(ref), srfm.segment_summary(scored))

@@ -40,16 +40,18 @@ def profile(df, columns) -> dict:
     Returns
     -------
     dict
-        ``{column: (rows, approx_distinct)}``; pass an entry as ``sizes`` to :func:`average_ranks`
+        ``{column: (rows, approx_distinct, min, max)}``; pass an entry as ``sizes`` to :func:`average_ranks`
         to save it a job.
     """
     from pyspark.sql import functions as F
 
     aggs = []
     for i, c in enumerate(columns):
-        aggs += [F.count(c).alias(f"n{i}"), F.approx_count_distinct(c, 0.05).alias(f"d{i}")]
+        aggs += [F.count(c).alias(f"n{i}"), F.approx_count_distinct(c, 0.05).alias(f"d{i}"),
+                 F.min(c).alias(f"lo{i}"), F.max(c).alias(f"hi{i}")]
     row = df.agg(*aggs).first()
-    return {c: (int(row[f"n{i}"]), int(row[f"d{i}"])) for i, c in enumerate(columns)}
+    return {c: (int(row[f"n{i}"]), int(row[f"d{i}"]), row[f"lo{i}"], row[f"hi{i}"])
+            for i, c in enumerate(columns)}
 
 
 def _bucketed(distinct, bucket_rows: int, sizes=None):
@@ -60,12 +62,18 @@ def _bucketed(distinct, bucket_rows: int, sizes=None):
     """
     from pyspark.sql import functions as F
 
+    # One bucket: bucket 0 for every value (none is above the maximum), but not a literal: the
+    # optimizer drops a constant partition key and would plan the window as unpartitioned. A
+    # bucket holds at most about bucket_rows distinct values whatever the size of the data.
+    top = sizes[3] if sizes is not None and sizes[3] is not None else None
+    one = ((F.col("_v") > F.lit(float(top))).cast("int") if top is not None
+           else F.lit(0))
     if sizes is not None and sizes[1] * 1.2 <= bucket_rows:  # approx_count_distinct: rsd 0.05
-        return distinct.withColumn("_b", F.lit(0)), [sizes[0]]
+        return distinct.withColumn("_b", one), [sizes[0]]
     n_distinct = distinct.count()
     buckets = max(1, math.ceil(n_distinct / bucket_rows))
     if buckets == 1:
-        out = distinct.withColumn("_b", F.lit(0))
+        out = distinct.withColumn("_b", one)
     else:
         probs = [i / buckets for i in range(1, buckets)]
         splits = sorted(set(distinct.approxQuantile("_v", probs, 1.0 / (4 * buckets))))
@@ -101,6 +109,11 @@ def average_ranks(df, column: str, *, descending: bool = False, bucket_rows: int
     from pyspark.sql import functions as F
 
     value = -F.col(column) if descending else F.col(column)
+    if sizes is None:
+        sizes = profile(df, [column])[column]
+    if descending:  # the profile is of the column; the ranks are of its negation
+        sizes = (sizes[0], sizes[1], None if sizes[3] is None else -sizes[3],
+                 None if sizes[2] is None else -sizes[2])
     distinct, sizes = _bucketed(_distinct_counts(df, value), bucket_rows, sizes)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
     spark = df.sparkSession
