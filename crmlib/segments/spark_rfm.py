@@ -227,6 +227,10 @@ def scored_customers(orders, customers, *, as_of, segment_map="rfm"):
         F.coalesce("segment", F.lit(seg.NO_PURCHASE)).alias("segment"))
 
 
+_EMPTY_SCORED = pd.DataFrame({"customer_id": [0], "recency": [0.0], "frequency": [1], "monetary": [1.0],
+                              "segment": ["x"]})
+
+
 def segment_summary(scored) -> pd.DataFrame:
     """:func:`crmlib.segments.segment_summary` of a Spark table of scores (only that table comes back).
 
@@ -258,7 +262,9 @@ def segment_summary(scored) -> pd.DataFrame:
     rank = {name: i for i, name in enumerate(seg.SEGMENT_ORDER)}
     order = sorted(out.index, key=lambda s: (rank.get(s, len(rank)), str(s)))
     out = out.loc[order].rename_axis("segment").reset_index()
-    out["segment"] = out["segment"].astype(object)
+    # the same string dtype as the pandas function's (its groupby keys, reset as a column)
+    out["segment"] = pd.Series(pd.Index(list(out["segment"]), dtype=object)).to_numpy()
+    out["segment"] = out["segment"].astype(seg.segment_summary(_EMPTY_SCORED)["segment"].dtype)
     out["customers"] = out["customers"].astype(int)
     return out[["segment", "customers", "customer_share", "revenue", "revenue_share", "avg_monetary",
                 "avg_frequency", "avg_recency"]]
