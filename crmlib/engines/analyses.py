@@ -19,29 +19,44 @@ from . import Engine
 
 __all__ = [
     "aggregate",
+    "at_risk",
     "campaign_frame",
     "category_propensity",
+    "clv_figures",
+    "clv_summary",
+    "cohort_retention",
     "count_rows",
     "credit_features",
     "data_end",
     "dedup_customers",
+    "fit_clv",
     "kpi_summary",
+    "lifetime_value",
     "list_ids",
     "list_summary",
     "margin_per_conversion",
     "mine_rules",
+    "order_counts",
+    "order_values",
+    "plot_sample",
     "profit_curves",
     "quality_report",
     "quality_tables",
     "response_rates",
     "revenue_by",
     "revenue_lines",
+    "rfm_customers",
     "rfm_scores",
+    "segment_migration",
+    "segment_summary",
+    "segmentation_gaps",
     "target_candidates",
     "target_file",
     "target_list",
     "target_rows",
     "targeting_tables",
+    "top_customers",
+    "value_list",
 ]
 
 # ---------------------------------------------------------------------- association rules
@@ -629,3 +644,331 @@ def category_propensity(eng: Engine, tables: dict, products: pd.DataFrame, *, as
     model = tg.CategoryPropensity().fit(late)
     now = ts.category_frame(tables, categories, as_of=stamp, horizon_days=horizon_days)
     return model, evaluation, ts.top_prospects(now, model, top_n=top_n)
+
+
+# ---------------------------------------------------------------------- segmentation: loading, RFM, CLV
+# On pandas these call crmlib.segments; on Spark crmlib.segments.spark_rfm / spark_cohorts /
+# spark_clv on the mart. Per-customer results are pandas frames on pandas and Spark DataFrames
+# on Spark (never brought into the driver); the small tables are the same pandas frames.
+def order_values(eng: Engine, orders: pd.DataFrame | None = None, order_lines: pd.DataFrame | None = None):
+    """One row per kept order (``customer_id, ordered_at, amount``): :func:`crmlib.segments.order_values`.
+
+    On Spark: from the mart's ``fact_orders`` and ``fact_sales``, a cached Spark DataFrame
+    (``orders`` and ``order_lines`` are not used).
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None:
+            raise ParameterError("engines.order_values: the pandas engine needs `orders` and `order_lines`.",
+                                 name="orders")
+        return seg.order_values(orders, order_lines)
+    from ..segments import spark_rfm
+
+    return spark_rfm.order_values(eng.session, eng.mart).cache()
+
+
+def order_counts(eng: Engine, transactions, customers: pd.DataFrame | None = None) -> dict:
+    """``customers`` (listed), ``orders`` (kept orders) and ``last_order`` (day of the last order).
+
+    Raises
+    ------
+    EmptyDataError
+        No order (as ``crm.orders(allow_empty=False)`` on pandas).
+    """
+    from ..errors import EmptyDataError
+
+    if not eng.is_spark:
+        n_customers = int(len(customers)) if customers is not None else 0
+        n_orders = int(len(transactions))
+        last = transactions["ordered_at"].max() if n_orders else None
+    else:
+        from pyspark.sql import functions as F
+
+        row = transactions.agg(F.count("*").alias("n"), F.max("ordered_at").alias("last")).first()
+        n_orders, last = int(row["n"]), row["last"]
+        n_customers = int(eng.table("dim_customer").count())
+    if n_orders == 0:
+        raise EmptyDataError("engines.order_counts: the database has no order to segment.")
+    return {"customers": n_customers, "orders": n_orders, "last_order": pd.Timestamp(last)}
+
+
+def segmentation_gaps(eng: Engine, *, customers=None, campaigns: pd.DataFrame, products: pd.DataFrame,
+                      order_lines=None) -> dict:
+    """:func:`crmlib.segments.data_gaps`; on Spark the customer and order-line columns it reads are
+    reduced on Spark to their few distinct values first (``customers`` and ``order_lines`` unused)."""
+    from .. import segments as seg
+
+    if eng.is_spark:
+        from pyspark.sql import functions as F
+
+        cust = eng.table("dim_customer")
+        # distinct campaigns (at most the campaigns' number) and one filled channel, if any
+        acquired = [r[0] for r in cust.where(F.col("acquisition_campaign_id").isNotNull())
+                    .select("acquisition_campaign_id").distinct().collect()]
+        channel = cust.where(F.col("acquisition_channel").isNotNull()).select("acquisition_channel").limit(1).collect()
+        discount = (eng.table("fact_sales").where(F.col("discount").isNotNull() & (F.col("discount") != 0))
+                    .select("discount").limit(1).collect())
+        n = max(len(acquired), 1)
+        customers = pd.DataFrame({"acquisition_campaign_id": pd.Series(acquired or [None], dtype=object),
+                                  "acquisition_channel": [channel[0][0] if channel else None] * n})
+        order_lines = pd.DataFrame({"discount": [float(discount[0][0])] if discount else []})
+    return seg.data_gaps(customers=customers, campaigns=campaigns, products=products, order_lines=order_lines)
+
+
+def rfm_customers(eng: Engine, transactions, *, as_of, customers: pd.DataFrame | None = None,
+                  segment_map="rfm"):
+    """RFM table, scores and segment of every customer (``No Purchase`` without a purchase).
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        :func:`crmlib.segments.rfm_scores`' columns; on Spark a cached Spark DataFrame over the
+        mart's ``dim_customer`` (``customers`` unused).
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.rfm_scores(seg.rfm_table(transactions, as_of=as_of, customers=customers),
+                              segment_map=segment_map)
+    from ..segments import spark_rfm
+
+    return spark_rfm.scored_customers(transactions, eng.table("dim_customer"), as_of=as_of,
+                                      segment_map=segment_map).cache()
+
+
+def segment_summary(eng: Engine, rfm) -> pd.DataFrame:
+    """:func:`crmlib.segments.segment_summary` (on Spark only the per-segment table comes back)."""
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.segment_summary(rfm)
+    from ..segments import spark_rfm
+
+    return spark_rfm.segment_summary(rfm)
+
+
+def cohort_retention(eng: Engine, transactions, *, as_of, freq: str = "M") -> pd.DataFrame:
+    """:func:`crmlib.segments.cohort_retention` (on Spark only the cohort x offset counts come back)."""
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.cohort_retention(transactions, as_of=as_of, freq=freq)
+    from ..segments import spark_cohorts
+
+    return spark_cohorts.cohort_retention(transactions, as_of=as_of, freq=freq)
+
+
+def clv_summary(eng: Engine, transactions, *, as_of, time_unit: str = "day", zero_is_purchase: bool = False):
+    """:func:`crmlib.segments.clv_summary`: a pandas frame, or on Spark a cached Spark DataFrame
+    carrying the same ``attrs`` (as a Python attribute)."""
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.clv_summary(transactions, as_of=as_of, time_unit=time_unit, zero_is_purchase=zero_is_purchase)
+    from ..segments import spark_clv
+
+    out = spark_clv.clv_summary(transactions, as_of=as_of, time_unit=time_unit, zero_is_purchase=zero_is_purchase)
+    attrs = out.attrs
+    out = out.cache()
+    out.attrs = attrs
+    return out
+
+
+def fit_clv(eng: Engine, summary):
+    """BG/NBD and Gamma-Gamma fitted on the distinct (frequency, recency, T) and (frequency,
+    monetary_value) tuples weighted by their customers, on both engines: the same tuples give the
+    same fit (:func:`crmlib.segments.clv.fit_clv_models`). On Spark the tuples are grouped on
+    Spark and brought in bounded (exact up to :data:`crmlib.engines.FIT_SAMPLE_ROWS` tuples).
+
+    Returns
+    -------
+    (BetaGeoFitter, GammaGammaFitter)
+    """
+    from ..segments import clv as seg_clv
+
+    if not eng.is_spark:
+        return seg_clv.fit_clv_models(seg_clv.tuple_counts(summary, ["frequency", "recency", "T"]),
+                                      seg_clv.tuple_counts(summary, ["frequency", "monetary_value"]),
+                                      time_unit=summary.attrs.get("time_unit"))
+    from ..segments import spark_clv
+
+    return spark_clv.fit_models(summary)
+
+
+def lifetime_value(eng: Engine, bgnbd, gamma_gamma, summary, rfm, *, horizon=12, period=30.0,
+                   discount_rate=0.01, margin=1.0):
+    """:func:`crmlib.segments.customer_lifetime_value` per customer with the RFM ``segment`` and
+    ``monetary`` joined: pandas indexed by customer_id, or a cached Spark DataFrame with ``customer_id``."""
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        clv = seg.customer_lifetime_value(bgnbd, gamma_gamma, summary, horizon=horizon, period=period,
+                                          discount_rate=discount_rate, margin=margin)
+        return clv.join(rfm.set_index("customer_id")[["segment", "monetary"]])
+    from ..segments import spark_clv
+
+    clv = spark_clv.lifetime_value(bgnbd, gamma_gamma, summary, horizon=horizon, period=period,
+                                   discount_rate=discount_rate, margin=margin)
+    return clv.join(rfm.select("customer_id", "segment", "monetary"), "customer_id", "left").cache()
+
+
+def clv_figures(eng: Engine, clv) -> dict:
+    """:func:`crmlib.segments.clv.clv_figures` (customers, clv_total, clv_median, share_probably_lost)."""
+    from ..segments import clv as seg_clv
+
+    if not eng.is_spark:
+        return seg_clv.clv_figures(clv)
+    from ..segments import spark_clv
+
+    return spark_clv.clv_figures(clv)
+
+
+def at_risk(eng: Engine, clv, *, quantile: float = 0.75, alive_below: float = 0.5):
+    """Customers in the top quarter by net spend (``monetary``) who are probably gone (P(alive) < 1/2).
+
+    Returns
+    -------
+    (frame, int)
+        The rows of ``clv`` (pandas, or Spark on Spark) and how many they are. The quantile is
+        pandas' ``Series.quantile`` on both engines (on Spark exact, from grouped counts).
+    """
+    if not eng.is_spark:
+        rows = clv[(clv["monetary"] >= clv["monetary"].quantile(quantile))
+                   & (clv["probability_alive"] < alive_below)]
+        return rows, int(len(rows))
+    from ..segments import spark_clv
+
+    rows, _ = spark_clv.at_risk(clv, quantile=quantile, alive_below=alive_below)
+    rows = rows.cache()
+    return rows, int(rows.count())
+
+
+PERSONAL_COLUMNS = ("first_name", "last_name", "email", "city")
+
+
+def top_customers(eng: Engine, frame, *, by: str, n: int, customers: pd.DataFrame | None = None,
+                  personal=PERSONAL_COLUMNS) -> pd.DataFrame:
+    """The ``n`` rows with the largest ``by`` (ties by customer_id), with the personal columns.
+
+    On Spark a bounded top-N (``orderBy().limit(n)``, run as TakeOrderedAndProject) and the
+    personal columns joined on Spark for those rows only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_id``: ``frame``'s columns, then ``personal``.
+    """
+    if not eng.is_spark:
+        rows = frame.reset_index() if "customer_id" not in frame.columns else frame
+        rows = rows.sort_values([by, "customer_id"], ascending=[False, True], kind="stable").head(n)
+        rows = rows.set_index("customer_id")
+        return rows.join(customers.set_index("customer_id")[list(personal)])
+    from pyspark.sql import functions as F
+
+    top = frame.orderBy(F.col(by).desc_nulls_last(), F.col("customer_id")).limit(n)
+    people = eng.table("dim_customer").select("customer_id", *personal)
+    out = top.join(people, "customer_id", "left").toPandas()
+    out = out.sort_values([by, "customer_id"], ascending=[False, True], kind="stable")
+    return out.set_index("customer_id")
+
+
+def plot_sample(eng: Engine, frame, columns, *, max_rows: int = 20_000) -> pd.DataFrame:
+    """The rows to draw: every row on pandas; on Spark at most about ``max_rows`` (a random sample
+    when there are more; ``attrs``: population, sampled)."""
+    if not eng.is_spark:
+        out = frame[list(columns)]
+        out.attrs.update(population=int(len(frame)), sampled=False)
+        return out
+    from . import bounded_sample
+
+    return bounded_sample(frame.select(*columns), max_rows)
+
+
+def value_list(eng: Engine, rfm, clv, assigned=None, cluster_names: pd.Series | None = None, *,
+               customers: pd.DataFrame | None = None, personal=PERSONAL_COLUMNS):
+    """:func:`crmlib.segments.actions.value_file` with the personal columns (for ``lists.publish``).
+
+    Parameters
+    ----------
+    assigned : pandas.Series or pyspark.sql.DataFrame, optional
+        Cluster per customer: a Series indexed by customer_id, or on Spark a Spark DataFrame
+        ``customer_id, cluster``.
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        On Spark a Spark DataFrame (not sorted: a global sort of every customer is left to the
+        reader of the file).
+    """
+    from ..segments.actions import VALUE_FILE_COLUMNS, value_file
+
+    if not eng.is_spark:
+        values = value_file(rfm, clv, assigned, cluster_names)
+        return values.merge(customers.set_index("customer_id")[list(personal)], left_on="customer_id",
+                            right_index=True, how="left")
+    from pyspark.sql import functions as F
+
+    spark = eng.session
+    if isinstance(assigned, pd.Series):  # a pandas clustering (until the clusters are assigned on Spark)
+        assigned = spark.createDataFrame(pd.DataFrame({"customer_id": assigned.index.astype("int64"),
+                                                       "cluster": assigned.to_numpy().astype("int64")}))
+    out = rfm.select("customer_id", F.col("segment").alias("rfm_segment"))
+    if assigned is not None:
+        out = out.join(assigned.select("customer_id", F.col("cluster").cast("int")), "customer_id", "left")
+    else:
+        out = out.withColumn("cluster", F.lit(None).cast("int"))
+    names = [] if cluster_names is None else [(int(k), str(v)) for k, v in cluster_names.items()]
+    if names:
+        out = out.join(F.broadcast(spark.createDataFrame(names, "cluster int, cluster_name string")),
+                       "cluster", "left")
+    else:
+        out = out.withColumn("cluster_name", F.lit(None).cast("string"))
+    out = out.join(clv.select("customer_id", "clv", "probability_alive"), "customer_id", "left")
+    people = eng.table("dim_customer").select("customer_id", *personal)
+    return out.select(*VALUE_FILE_COLUMNS).join(people, "customer_id", "left")
+
+
+def segment_migration(eng: Engine, previous, values, *, order=None, name: str = "customer_value",
+                      column: str = "rfm_segment") -> pd.DataFrame | None:
+    """:func:`crmlib.report.changes.migration_matrix` of the last run's list ``name`` and ``values``.
+
+    None when there is no previous run or it published no such list. On Spark the previous list's
+    Parquet file is read by Spark and only the (before, after) counts come back.
+    """
+    from ..report import changes
+
+    if previous is None:
+        return None
+    if not eng.is_spark:
+        before = previous.list(name)
+        return None if before is None else changes.migration_matrix(before, values, column, order=order)
+    from pathlib import Path
+
+    from pyspark.sql import functions as F
+
+    path = Path(previous.lists_dir) / f"{name}.parquet" if previous.lists_dir else None
+    if path is None or not path.is_file():
+        return None
+    before = eng.session.read.parquet(str(path)).select("customer_id", F.col(column).alias("_before"))
+    after = values.select("customer_id", F.col(column).alias("_after"))
+    counts = (before.join(after, "customer_id", "full_outer").groupBy("_before", "_after")
+              .agg(F.count("*").alias("n")).toPandas())
+    return _migration_table(counts, order)
+
+
+def _migration_table(counts: pd.DataFrame, order) -> pd.DataFrame:
+    """migration_matrix's table from (``_before``, ``_after``, ``n``) counts (None = new / gone)."""
+    from ..report.changes import GONE, NEW
+
+    rows = counts["_before"].where(counts["_before"].notna(), NEW).astype(str)
+    cols = counts["_after"].where(counts["_after"].notna(), GONE).astype(str)
+    table = (pd.DataFrame({"r": rows, "c": cols, "n": counts["n"].astype("int64")})
+             .pivot_table(index="r", columns="c", values="n", aggfunc="sum", fill_value=0).astype("int64"))
+    known = [str(v) for v in (list(order) if order is not None else [])]
+    seen = sorted(set(table.index) | set(table.columns) - {NEW, GONE})
+    cats = [c for c in known if c in seen] + [c for c in seen if c not in known and c not in (NEW, GONE)]
+    table = table.reindex(index=cats + ([NEW] if NEW in table.index else []),
+                          columns=cats + ([GONE] if GONE in table.columns else []), fill_value=0)
+    table.index.name, table.columns.name = "last run", "this run"
+    return table

@@ -44,9 +44,12 @@ __all__ = [
     "TIME_UNITS",
     "BetaGeoFitter",
     "GammaGammaFitter",
+    "clv_figures",
     "clv_summary",
     "customer_lifetime_value",
     "dropped_text",
+    "fit_clv_models",
+    "tuple_counts",
 ]
 
 #: Time units of :func:`clv_summary` and their length in days (a month is 365.25 / 12 days).
@@ -224,6 +227,77 @@ def _check_summary(data, required, *, where: str) -> pd.DataFrame:
                 raise DataContractError(f"{where}: {int(mask.sum())} customers have {text} "
                                         f"(e.g. {examples(d.index[mask])}).")
     return d
+
+
+def _weights(sample_weight, n: int, *, where: str) -> np.ndarray:
+    """Checked sample weights (ones when None): one finite value >= 0 per row, not all 0."""
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=float).ravel()
+    if len(w) != n:
+        raise ParameterError(f"{where}: 'sample_weight' has {len(w)} values for {n} rows.",
+                             name="sample_weight")
+    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ParameterError(f"{where}: 'sample_weight' must be finite, >= 0 and not all 0.",
+                             name="sample_weight")
+    return w
+
+
+def tuple_counts(summary, columns) -> pd.DataFrame:
+    """The distinct rows of ``summary[columns]`` with the number of customers of each (``customers``).
+
+    The BG/NBD likelihood depends on a customer only through (frequency, recency, T) and the
+    Gamma-Gamma one through (frequency, monetary_value), so a fit on these rows weighted by
+    ``customers`` is the fit on every customer (see :func:`fit_clv_models`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``columns`` and ``customers`` (int64), sorted by ``columns``.
+    """
+    check_frame(summary, columns, where="segments.tuple_counts", name="summary")
+    out = summary.groupby(list(columns), sort=True).size().rename("customers").reset_index()
+    out["customers"] = out["customers"].astype("int64")
+    return out
+
+
+def fit_clv_models(bgnbd_tuples, gamma_gamma_tuples, *, time_unit=None):
+    """BG/NBD and Gamma-Gamma fitted on :func:`tuple_counts` rows, weighted by ``customers``.
+
+    Parameters
+    ----------
+    bgnbd_tuples : pandas.DataFrame
+        ``frequency, recency, T, customers``.
+    gamma_gamma_tuples : pandas.DataFrame
+        ``frequency, monetary_value, customers``.
+    time_unit : str, optional
+        The unit of ``recency`` and ``T`` (recorded on the BG/NBD fit).
+
+    Returns
+    -------
+    (BetaGeoFitter, GammaGammaFitter)
+    """
+    data = bgnbd_tuples[["frequency", "recency", "T"]].copy()
+    data.attrs["time_unit"] = time_unit
+    bgnbd = BetaGeoFitter().fit(data, sample_weight=bgnbd_tuples["customers"].to_numpy())
+    gamma_gamma = GammaGammaFitter().fit(gamma_gamma_tuples[["frequency", "monetary_value"]],
+                                         sample_weight=gamma_gamma_tuples["customers"].to_numpy())
+    return bgnbd, gamma_gamma
+
+
+def clv_figures(clv) -> dict:
+    """Headline figures of :func:`customer_lifetime_value`'s frame (for findings and metrics).
+
+    Returns
+    -------
+    dict
+        ``customers`` (rows), ``clv_total``, ``clv_median`` (float; NaN when empty) and
+        ``share_probably_lost`` (share with ``probability_alive < 0.5``).
+    """
+    check_frame(clv, ("clv", "probability_alive"), where="segments.clv_figures", name="clv")
+    n = int(len(clv))
+    return {"customers": n, "clv_total": float(clv["clv"].sum()), "clv_median": float(clv["clv"].median()),
+            "share_probably_lost": float((clv["probability_alive"] < 0.5).sum() / n) if n else float("nan")}
 
 
 def _numeric_hessian(fun, x, step=1e-4):
@@ -413,8 +487,10 @@ class BetaGeoFitter(_BaseFitter):
         """
         self._check_params()
         d = _check_summary(data, self._required, where="BetaGeoFitter.fit")
-        w = np.ones(len(d)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self._initial = (1.0, max(float(d["T"].mean()) / 10.0, 1e-3), 1.0, 1.0)
+        w = _weights(sample_weight, len(d), where="BetaGeoFitter.fit")
+        # the start is the same as the fit on the rows the weights stand for (the weighted mean)
+        mean_t = float(d["T"].mean()) if sample_weight is None else float(np.average(d["T"], weights=w))
+        self._initial = (1.0, max(mean_t / 10.0, 1e-3), 1.0, 1.0)
         self.time_unit_ = data.attrs.get("time_unit")
         return self._fit((d["frequency"].to_numpy(), d["recency"].to_numpy(), d["T"].to_numpy()), w)
 
@@ -557,7 +633,7 @@ class GammaGammaFitter(_BaseFitter):
         where = "GammaGammaFitter.fit"
         self._check_params()
         d = _check_summary(data, self._required, where=where)
-        w = np.ones(len(d)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        w = _weights(sample_weight, len(d), where=where)
         keep = (d["frequency"] > 0).to_numpy()
         d, w = d[keep], w[keep]
         if len(d) == 0:
@@ -567,7 +643,8 @@ class GammaGammaFitter(_BaseFitter):
             raise DataContractError(
                 f"{where}: {int(bad.sum())} customers with repeat purchases have monetary_value <= 0 "
                 f"(e.g. {examples(d.index[bad])}).", column="monetary_value")
-        m = float(d["monetary_value"].mean())
+        m = (float(d["monetary_value"].mean()) if sample_weight is None
+             else float(np.average(d["monetary_value"], weights=w)))
         self._initial = (1.0, 2.0, max(m, 1e-3))
         return self._fit((d["frequency"].to_numpy(), d["monetary_value"].to_numpy()), w)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .._validation import check_columns
+from .clv import clv_figures
 
 __all__ = ["Findings", "findings"]
 
@@ -30,7 +32,7 @@ class Findings:
 
 
 def findings(*, segment_table: pd.DataFrame, pareto: pd.DataFrame, tiers: pd.DataFrame, clusters,
-             clv: pd.DataFrame, at_risk: pd.DataFrame, horizon: int, by_campaign: pd.DataFrame,
+             clv, at_risk, horizon: int, by_campaign: pd.DataFrame,
              tests: pd.DataFrame, response: pd.DataFrame, retention: pd.DataFrame,
              gaps: dict) -> Findings:
     """Sentences for a reader: segments, value concentration, clusters, CLV, acquisition, pricing.
@@ -45,10 +47,11 @@ def findings(*, segment_table: pd.DataFrame, pareto: pd.DataFrame, tiers: pd.Dat
         :func:`~crmlib.segments.tier_summary` (``tier, customers, avg_margin``) with a 'high' tier.
     clusters : CustomerClusters
         Fitted; its largest cluster is named.
-    clv : pandas.DataFrame
-        :func:`~crmlib.segments.customer_lifetime_value` (``clv, probability_alive``).
-    at_risk : pandas.DataFrame
-        The valuable customers who are probably lost (one row each).
+    clv : pandas.DataFrame or dict
+        :func:`~crmlib.segments.customer_lifetime_value` (``clv, probability_alive``), or its
+        :func:`~crmlib.segments.clv.clv_figures` (what a Spark run brings back).
+    at_risk : pandas.DataFrame or int
+        The valuable customers who are probably lost (one row each), or how many they are.
     horizon : int
         Months of the CLV.
     by_campaign : pandas.DataFrame
@@ -76,13 +79,15 @@ def findings(*, segment_table: pd.DataFrame, pareto: pd.DataFrame, tiers: pd.Dat
     check_columns(segment_table, ("segment", "customer_share", "revenue_share"), where=f"{where}(segment_table)")
     check_columns(pareto, ("customer_share", "value_share"), where=f"{where}(pareto)")
     check_columns(tiers, ("tier", "customers", "avg_margin"), where=f"{where}(tiers)")
-    check_columns(clv, ("clv", "probability_alive"), where=f"{where}(clv)")
+    if not isinstance(clv, dict):
+        check_columns(clv, ("clv", "probability_alive"), where=f"{where}(clv)")
+        clv = clv_figures(clv)
+    lost = at_risk if isinstance(at_risk, (int, np.integer)) else len(at_risk)
     by_name = segment_table.set_index("segment")
     champ = by_name.loc["Champions"] if "Champions" in by_name.index else None
     top_share = float(pareto.loc[pareto["customer_share"] >= 0.2, "value_share"].iloc[0])
     high = tiers.set_index("tier").loc["high"]
     measure = "revenue" if "unit_cost" in gaps else "profit"  # margins are revenue without costs
-    alive = clv["probability_alive"]
     sentences = [
         (f"Champions are {champ['customer_share']:.0%} of customers and bring "
          f"{champ['revenue_share']:.0%} of net revenue." if champ is not None
@@ -91,10 +96,10 @@ def findings(*, segment_table: pd.DataFrame, pareto: pd.DataFrame, tiers: pd.Dat
         f"({int(high['customers']):,} customers) averages {high['avg_margin']:,.0f} in {measure}.",
         f"The behavioural clustering finds {clusters.n_clusters_} groups; the largest is "
         f"'{clusters.cluster_names_.iloc[0]}' ({clusters.profiles_['share'].iloc[0]:.0%} of buyers).",
-        f"BG/NBD puts {(alive < 0.5).mean():.0%} of buyers below a 50% chance of still being active; "
-        f"{len(at_risk):,} of them were in the top quarter by spend.",
-        f"Expected value over the next {horizon} months: {clv['clv'].sum():,.0f} in total, "
-        f"{clv['clv'].median():,.0f} for the median customer.",
+        f"BG/NBD puts {clv['share_probably_lost']:.0%} of buyers below a 50% chance of still being active; "
+        f"{lost:,} of them were in the top quarter by spend.",
+        f"Expected value over the next {horizon} months: {clv['clv_total']:,.0f} in total, "
+        f"{clv['clv_median']:,.0f} for the median customer.",
     ]
     if "campaigns" not in gaps:
         sentences.append(_acquisition(by_campaign, where))
