@@ -11,7 +11,6 @@ from spark_support import assert_same_frame
 import crmlib
 from crmlib import segments as seg
 from crmlib.engines import Engine, analyses
-from crmlib.errors import DataContractError
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
@@ -95,18 +94,6 @@ def test_clusters_equal_pandas_when_the_sample_is_everyone(eng, features, kw):
     assert (labels.to_numpy() == ref_labels.to_numpy()).all()
 
 
-@pytest.mark.parametrize("covariance", ["full", "tied", "spherical"])
-def test_assign_on_spark_equals_predict(features, covariance):
-    """Every covariance type's log-density as Spark SQL gives sklearn's prediction, also for rows
-    outside a (bounded) fit sample."""
-    from crmlib.segments.spark_clustering import assign
-
-    pandas, spark = features
-    model = _model(n_clusters=5, covariance_type=covariance, n_init=3).fit(pandas.iloc[::3])
-    got = assign(spark, model).toPandas().set_index("customer_id")["cluster"].sort_index()
-    assert (got.to_numpy() == model.predict(pandas)).all()
-
-
 def test_bounded_fit_sample_labels_everyone(eng, features):
     pandas, spark = features
     model = _model(k_range=(3, 4), n_init=1)
@@ -116,15 +103,6 @@ def test_bounded_fit_sample_labels_everyone(eng, features):
     assert labels.index.tolist() == pandas.index.tolist()
     assert (labels.to_numpy() == model.predict(pandas)).all()
     assert (labels.reindex(sample.index).to_numpy() == model.labels_).all()
-
-
-def test_assign_names_a_missing_column(features):
-    from crmlib.segments.spark_clustering import assign
-
-    pandas, spark = features
-    model = _model(n_clusters=3, n_init=1).fit(pandas)
-    with pytest.raises(DataContractError, match=r"spark_clustering.assign: missing column\(s\) \['monetary'\]"):
-        assign(spark.drop("monetary"), model)
 
 
 @pytest.fixture(scope="module")

@@ -305,7 +305,7 @@ def cluster_customers(eng: Engine, clusters, features, *, max_rows: int | None =
 
 
 def customer_margin(eng: Engine, orders=None, order_lines=None, products=None, *, as_of=None):
-    """:func:`crmlib.segments.customer_margin` on the engine (a Spark DataFrame on Spark).
+    """:func:`crmlib.segments.customer_margin` on the engine (on Spark a cached Spark DataFrame).
 
     Parameters
     ----------
@@ -323,7 +323,8 @@ def customer_margin(eng: Engine, orders=None, order_lines=None, products=None, *
         return seg.customer_margin(orders, order_lines, products, as_of=as_of)
     from ..segments import spark_profit
 
-    return spark_profit.customer_margin(eng.session, eng.mart, as_of=as_of)
+    # cached: the tiers and the Pareto curve read it in a few passes each
+    return spark_profit.customer_margin(eng.session, eng.mart, as_of=as_of).cache()
 
 
 def profit_tiers(eng: Engine, margin, *, high=0.2, medium=0.3, value="margin"):
