@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import crmlib
 from crmlib import segments
-from crmlib.errors import ParameterError
+from crmlib.errors import DataContractError, ParameterError
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
@@ -99,3 +99,28 @@ def test_kmeans_bad_parameters(clustered, kwargs, match):
 
     with pytest.raises(ParameterError, match=match):
         cl.kmeans(clustered[0], **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"method": "gmm", "covariance_type": "diag"}, {"method": "gmm", "covariance_type": "full"},
+    {"method": "gmm", "covariance_type": "tied"}, {"method": "gmm", "covariance_type": "spherical"},
+    {"method": "kmeans"},
+], ids=["diag", "full", "tied", "spherical", "kmeans"])
+def test_assign_equals_predict(clustered, reference, kwargs):
+    """The fitted scaling and model as Spark SQL give CustomerClusters.predict, for every model type
+    and for customers outside the fit sample (here every third customer is fitted on)."""
+    from crmlib.segments.spark_clustering import assign
+
+    model = segments.CustomerClusters(n_clusters=5, n_init=2, **kwargs).fit(reference.iloc[::3])
+    got = assign(clustered[0], model).toPandas().set_index("customer_id")["cluster"].sort_index()
+    assert got.index.tolist() == reference.index.tolist()
+    assert (got.to_numpy() == model.predict(reference)).all()
+    assert (got.reindex(reference.index[::3]).to_numpy() == model.labels_).all()
+
+
+def test_assign_names_a_missing_column(clustered, reference):
+    from crmlib.segments.spark_clustering import assign
+
+    model = segments.CustomerClusters(n_clusters=3, n_init=1).fit(reference)
+    with pytest.raises(DataContractError, match=r"spark_clustering.assign: missing column\(s\) \['monetary'\]"):
+        assign(clustered[0].drop("monetary"), model)

@@ -18,16 +18,21 @@ from ..errors import ParameterError
 from . import Engine
 
 __all__ = [
+    "acquisition_costs",
     "aggregate",
     "at_risk",
     "campaign_frame",
     "category_propensity",
+    "cluster_customers",
     "clv_figures",
     "clv_summary",
     "cohort_retention",
     "count_rows",
     "credit_features",
+    "customer_features",
+    "customer_margin",
     "data_end",
+    "data_gaps",
     "dedup_customers",
     "fit_clv",
     "kpi_summary",
@@ -38,8 +43,11 @@ __all__ = [
     "mine_rules",
     "order_counts",
     "order_values",
+    "pareto_curve",
     "plot_sample",
+    "pricing",
     "profit_curves",
+    "profit_tiers",
     "quality_report",
     "quality_tables",
     "response_rates",
@@ -55,6 +63,7 @@ __all__ = [
     "target_list",
     "target_rows",
     "targeting_tables",
+    "tier_summary",
     "top_customers",
     "value_list",
 ]
@@ -972,3 +981,228 @@ def _migration_table(counts: pd.DataFrame, order) -> pd.DataFrame:
                           columns=cats + ([GONE] if GONE in table.columns else []), fill_value=0)
     table.index.name, table.columns.name = "last run", "this run"
     return table
+
+
+# ---------------------------------------------------------------------- segmentation: clusters, profit, acquisition, pricing
+# On Spark the per-customer tables (features, cluster labels, margins, tiers) stay Spark
+# DataFrames; everything else comes back as the pandas function's small table.
+def customer_features(eng: Engine, orders=None, order_lines=None, products=None, *, as_of=None, customers=None,
+                      channels=None, service_tickets=None, interactions=None):
+    """:func:`crmlib.segments.customer_features` on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    orders, order_lines, products, customers, channels, service_tickets, interactions : pandas.DataFrame, optional
+        The pandas function's inputs (needed on pandas). Spark reads the mart and builds every
+        optional part the frames would add (category and channel-kind mixes, tenure from
+        account creation, tickets, complaints).
+    as_of : date-like, optional
+
+    Returns
+    -------
+    pandas.DataFrame or pyspark.sql.DataFrame
+        The pandas table (indexed by ``customer_id``); on Spark the same columns with
+        ``customer_id`` as a column, one row per buyer, lazy (see
+        :func:`crmlib.segments.spark_features.customer_features`).
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None:
+            raise ParameterError("engines.customer_features: the pandas engine needs `orders` and `order_lines`.",
+                                 name="orders")
+        return seg.customer_features(orders, order_lines, products, as_of=as_of, customers=customers,
+                                     channels=channels, service_tickets=service_tickets, interactions=interactions)
+    from ..segments import spark_features
+
+    return spark_features.customer_features(eng.session, eng.mart, as_of=as_of)
+
+
+def cluster_customers(eng: Engine, clusters, features, *, max_rows: int | None = None, seed: int = 0):
+    """Fit ``clusters`` and label every customer: in memory on pandas; on Spark fitted on a bounded sample.
+
+    Parameters
+    ----------
+    eng : Engine
+    clusters : crmlib.segments.CustomerClusters
+        Unfitted; fitted here (its ``columns`` choose the features).
+    features : pandas.DataFrame or pyspark.sql.DataFrame
+        :func:`customer_features`' table on the engine.
+    max_rows : int, optional
+        Spark: the fit sample's bound (:func:`crmlib.engines.bounded_sample`, default
+        :data:`crmlib.engines.FIT_SAMPLE_ROWS`); with no more customers the sample is all of them
+        and the fit, k, profiles and labels equal the pandas run's.
+    seed : int, default=0
+
+    Returns
+    -------
+    (pandas.Series or pyspark.sql.DataFrame, pandas.DataFrame)
+        The labels (pandas: a Series ``cluster`` indexed by ``customer_id``; Spark: ``customer_id,
+        cluster`` for every customer, assigned on Spark by
+        :func:`crmlib.segments.spark_clustering.assign`), and the rows the model was fitted on
+        (for plots; ``attrs`` population / sampled / fraction on Spark).
+    """
+    from . import FIT_SAMPLE_ROWS, bounded_sample
+
+    if not eng.is_spark:
+        clusters.fit(features)
+        return pd.Series(clusters.labels_, index=features.index, name="cluster"), features
+    from ..segments import spark_clustering
+
+    cols = list(clusters.columns) if clusters.columns is not None else [c for c in features.columns
+                                                                         if c != "customer_id"]
+    sample = bounded_sample(features.select("customer_id", *cols),
+                            FIT_SAMPLE_ROWS if max_rows is None else max_rows, key="customer_id", seed=seed)
+    attrs = dict(sample.attrs)
+    sample = sample.set_index("customer_id").astype(float)
+    sample.attrs.update(attrs)
+    clusters.fit(sample)
+    return spark_clustering.assign(features, clusters), sample
+
+
+def customer_margin(eng: Engine, orders=None, order_lines=None, products=None, *, as_of=None):
+    """:func:`crmlib.segments.customer_margin` on the engine (on Spark a cached Spark DataFrame).
+
+    Parameters
+    ----------
+    eng : Engine
+    orders, order_lines, products : pandas.DataFrame, optional
+        Needed on pandas; Spark reads ``fact_orders`` and ``fact_sales``.
+    as_of : date-like, optional
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None or products is None:
+            raise ParameterError("engines.customer_margin: the pandas engine needs `orders`, `order_lines` "
+                                 "and `products`.", name="orders")
+        return seg.customer_margin(orders, order_lines, products, as_of=as_of)
+    from ..segments import spark_profit
+
+    # cached: the tiers and the Pareto curve read it in a few passes each
+    return spark_profit.customer_margin(eng.session, eng.mart, as_of=as_of).cache()
+
+
+def profit_tiers(eng: Engine, margin, *, high=0.2, medium=0.3, value="margin"):
+    """:func:`crmlib.segments.profit_tiers` on the engine.
+
+    On Spark ``margin`` is :func:`customer_margin`'s Spark DataFrame and the result is one too,
+    with ``tier`` (exact, from :func:`crmlib.segments.spark_profit.top_cuts`; no ``rank``).
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.profit_tiers(margin, high=high, medium=medium, value=value)
+    from ..segments import spark_profit
+
+    return spark_profit.profit_tiers(margin, high=high, medium=medium, value=value)
+
+
+def tier_summary(eng: Engine, tiers, *, value="margin") -> pd.DataFrame:
+    """:func:`crmlib.segments.tier_summary`'s table on the engine."""
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.tier_summary(tiers, value=value)
+    from ..segments import spark_profit
+
+    return spark_profit.tier_summary(tiers, value=value)
+
+
+def pareto_curve(eng: Engine, margin, *, value="margin", points: int = 200) -> pd.DataFrame:
+    """:func:`crmlib.segments.pareto_curve` on the engine.
+
+    On Spark about ``points`` exact points of the curve plus the exact top-20% point
+    (:func:`crmlib.segments.spark_profit.pareto_curve`); on pandas every customer's point.
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.pareto_curve(margin, value=value)
+    from ..segments import spark_profit
+
+    return spark_profit.pareto_curve(margin, value=value, points=points)
+
+
+def acquisition_costs(eng: Engine, customers=None, campaigns=None, orders=None, *,
+                      by=("campaign", "acquisition_channel"), as_of=None) -> list[pd.DataFrame]:
+    """:func:`crmlib.segments.acquisition_cost` for each grouping in ``by``, on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    customers, orders : pandas.DataFrame, optional
+        Needed on pandas; Spark counts ``dim_customer`` and ``fact_orders`` (one job for all ``by``).
+    campaigns : pandas.DataFrame
+        ``campaign_id, name, channel, cost`` (a small dimension, both engines).
+    by : sequence of {'campaign', 'channel', 'acquisition_channel'}
+    as_of : date-like, optional
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One table per ``by``.
+    """
+    from .. import segments as seg
+
+    if campaigns is None:
+        raise ParameterError("engines.acquisition_costs: `campaigns` is needed.", name="campaigns")
+    if not eng.is_spark:
+        if customers is None:
+            raise ParameterError("engines.acquisition_costs: the pandas engine needs `customers`.",
+                                 name="customers")
+        return [seg.acquisition_cost(customers, campaigns, orders, by=b, as_of=as_of) for b in by]
+    from ..segments import spark_acquisition
+
+    counts = spark_acquisition.acquisition_counts(eng.session, eng.mart, as_of=as_of)
+    return [spark_acquisition.acquisition_cost(eng.session, eng.mart, campaigns, by=b, counts=counts) for b in by]
+
+
+def pricing(eng: Engine, segments, orders=None, order_lines=None, products=None):
+    """:func:`crmlib.segments.segment_pricing`, ``discount_response`` and ``pricing_tests`` on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    segments : pandas.DataFrame or pyspark.sql.DataFrame
+        ``customer_id, segment`` (pandas, or a Spark DataFrame on Spark).
+    orders, order_lines, products : pandas.DataFrame, optional
+        Needed on pandas; Spark groups ``fact_sales`` lines with ``dim_product``'s price bands
+        (two small jobs) and runs the chi-square tests in the driver.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, pandas.DataFrame)
+        The pricing table, the discount response and the tests.
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        if orders is None or order_lines is None or products is None:
+            raise ParameterError("engines.pricing: the pandas engine needs `orders`, `order_lines` and "
+                                 "`products`.", name="orders")
+        return (seg.segment_pricing(orders, order_lines, products, segments),
+                seg.discount_response(orders, order_lines, segments),
+                seg.pricing_tests(orders, order_lines, products, segments))
+    from ..segments import spark_pricing
+
+    tables = spark_pricing.pricing_tables(eng.session, eng.mart, segments)
+    return (spark_pricing.segment_pricing(tables), spark_pricing.discount_response(tables),
+            spark_pricing.pricing_tests(tables))
+
+
+def data_gaps(eng: Engine, *, customers=None, campaigns=None, products=None, order_lines=None) -> dict[str, str]:
+    """:func:`crmlib.segments.data_gaps` on the engine.
+
+    On Spark ``customers`` and ``order_lines`` are not needed (the mart's ``dim_customer`` and
+    ``fact_sales`` are checked in one job); ``campaigns`` and ``products`` are small and used
+    when given.
+    """
+    from .. import segments as seg
+
+    if not eng.is_spark:
+        return seg.data_gaps(customers=customers, campaigns=campaigns, products=products, order_lines=order_lines)
+    from ..segments import spark_coverage
+
+    return spark_coverage.data_gaps(eng.session, eng.mart, campaigns=campaigns, products=products)

@@ -8,7 +8,7 @@ import pandas as pd
 from .._validation import check_frame, check_one_of, check_type
 from ..definitions import NON_PURCHASE_STATUSES, as_day, wall_clock
 
-__all__ = ["ACQUISITION_BY", "acquisition_cost", "cohort_retention"]
+__all__ = ["ACQUISITION_BY", "acquisition_cost", "acquisition_cost_from_counts", "cohort_retention"]
 
 #: Groupings offered by :func:`acquisition_cost`.
 ACQUISITION_BY: tuple[str, ...] = ("campaign", "channel", "acquisition_channel")
@@ -98,13 +98,46 @@ def acquisition_cost(customers, campaigns, orders=None, *, by="campaign", as_of=
         if as_of is not None:
             kept = kept[wall_clock(kept["ordered_at"]).dt.normalize() <= day]
         cust["converted"] = cust["customer_id"].isin(kept["customer_id"])
-    camp_id = pd.to_numeric(cust["acquisition_campaign_id"], errors="coerce")
-    cust["campaign_id"] = camp_id
+    cust["campaign_id"] = pd.to_numeric(cust["acquisition_campaign_id"], errors="coerce")
+    keys = ["campaign_id"]
+    if "acquisition_channel" in cust.columns:
+        cust["acquisition_channel"] = cust["acquisition_channel"].astype(object).fillna("unknown")
+        keys.append("acquisition_channel")
+    counts = cust.groupby(keys, dropna=False).agg(acquired=("customer_id", "size"),
+                                                  converted=("converted", "sum")).reset_index()
+    return acquisition_cost_from_counts(counts, campaigns, by=by)
+
+
+def acquisition_cost_from_counts(counts, campaigns, *, by="campaign") -> pd.DataFrame:
+    """:func:`acquisition_cost` from customer counts per campaign (and acquisition channel).
+
+    The Spark engine counts customers on the cluster (``crmlib.segments.spark_acquisition``) and
+    finishes here, so both engines share the arithmetic.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        ``campaign_id`` (float, NaN for customers without a campaign), ``acquired``, ``converted``
+        (customers), plus ``acquisition_channel`` (str, 'unknown' when missing) for
+        ``by='acquisition_channel'``; one row per combination.
+    campaigns : pandas.DataFrame
+        ``campaign_id, name, channel, cost``.
+    by : {'campaign', 'channel', 'acquisition_channel'}, default='campaign'
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`acquisition_cost`.
+    """
+    where = "segments.acquisition_cost"
+    check_one_of(by, ACQUISITION_BY, name="by", where=where)
+    need = ["campaign_id", "acquired", "converted"] + (["acquisition_channel"] if by == "acquisition_channel" else [])
+    check_frame(counts, need, where=where, name="counts")
+    check_frame(campaigns, ("campaign_id", "name", "channel", "cost"), where=where, name="campaigns")
     camps = campaigns[["campaign_id", "name", "channel", "cost"]].copy()
     camps["cost"] = camps["cost"].astype(float)
     camps["campaign_id"] = pd.to_numeric(camps["campaign_id"])
-    acquired = cust.dropna(subset=["campaign_id"]).groupby("campaign_id").agg(
-        acquired=("customer_id", "size"), converted=("converted", "sum"))
+    acquired = counts.dropna(subset=["campaign_id"]).groupby("campaign_id")[["acquired", "converted"]].sum()
     per_campaign = camps.merge(acquired, left_on="campaign_id", right_index=True, how="left")
     if by == "campaign":
         out = _finish(per_campaign)
@@ -118,12 +151,13 @@ def acquisition_cost(customers, campaigns, orders=None, *, by="campaign", as_of=
             acquired=("acquired", "sum"), converted=("converted", "sum"))
         out = _finish(out).rename_axis("channel").reset_index()
         return out[["channel", "campaigns", *_METRICS]]
-    cust["acquisition_channel"] = cust["acquisition_channel"].astype(object).fillna("unknown")
-    size = cust.groupby("campaign_id")["customer_id"].transform("size")
-    cost = cust["campaign_id"].map(camps.set_index("campaign_id")["cost"])
-    cust["cost"] = (cost / size).fillna(0.0)
-    out = cust.groupby("acquisition_channel").agg(
-        cost=("cost", "sum"), acquired=("customer_id", "size"), converted=("converted", "sum"))
+    # each campaign's cost split over its customers' channels in proportion to their number
+    cells = counts.copy()
+    size = cells.groupby("campaign_id")["acquired"].transform("sum")
+    cost = cells["campaign_id"].map(camps.set_index("campaign_id")["cost"])
+    cells["cost"] = (cost * cells["acquired"] / size).fillna(0.0)
+    out = cells.groupby("acquisition_channel").agg(
+        cost=("cost", "sum"), acquired=("acquired", "sum"), converted=("converted", "sum"))
     out = _finish(out).rename_axis("acquisition_channel").reset_index()
     return out[["acquisition_channel", *_METRICS]]
 

@@ -77,6 +77,9 @@ class CustomerClusters:
         The model refit with the chosen k.
     labels_ : numpy.ndarray of int
         Cluster of each training row, 0 .. k-1, numbered by size (0 = largest).
+    relabel_ : numpy.ndarray of int
+        The cluster label of each component of ``model_`` (``labels_ = relabel_[model_.predict(Z)]``),
+        so the model can be applied elsewhere (e.g. on Spark) with the same labels.
     profiles_ : pandas.DataFrame
         Index ``cluster``: ``size``, ``share``, then the mean of every feature (original units).
     profile_z_ : pandas.DataFrame
@@ -261,13 +264,13 @@ class CustomerClusters:
         # number clusters by size, largest first, so labels do not depend on the seed's order
         sizes = pd.Series(raw).value_counts()
         order = sorted(sizes.index, key=lambda c: (-sizes[c], c))
-        self._relabel = np.empty(self.n_clusters_, dtype=int)
+        self.relabel_ = np.empty(self.n_clusters_, dtype=int)
         for new, old in enumerate(order):
-            self._relabel[old] = new
+            self.relabel_[old] = new
         self._relabel_missing = [c for c in range(self.n_clusters_) if c not in sizes.index]
         for i, c in enumerate(self._relabel_missing):
-            self._relabel[c] = len(order) + i
-        self.labels_ = self._relabel[raw]
+            self.relabel_[c] = len(order) + i
+        self.labels_ = self.relabel_[raw]
         self.projection_ = PCA(n_components=min(2, Z.shape[1]),
                                random_state=self.random_state).fit(Z)
         self._profile(data, Z)
@@ -302,7 +305,7 @@ class CustomerClusters:
         """Cluster of each row of ``X`` (int array, numbered as ``labels_``)."""
         check_fitted(self, "model_")
         Z = self._transform_raw(self._select(X, "CustomerClusters.predict"))
-        return self._relabel[self.model_.predict(Z)]
+        return self.relabel_[self.model_.predict(Z)]
 
     def fit_predict(self, X, y=None):
         """Fit and return ``labels_``."""
@@ -329,7 +332,7 @@ class CustomerClusters:
         out = pd.DataFrame(P, index=X.index, columns=[f"pc{i + 1}" for i in range(P.shape[1])])
         if "pc2" not in out:
             out["pc2"] = 0.0
-        out["cluster"] = self._relabel[self.model_.predict(Z)]
+        out["cluster"] = self.relabel_[self.model_.predict(Z)]
         return out
 
     def profile_table(self) -> pd.DataFrame:

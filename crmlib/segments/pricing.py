@@ -11,7 +11,10 @@ from ..definitions import NON_PURCHASE_STATUSES, line_revenue
 from ._common import slug
 from .features import LINE_COLUMNS, ORDER_COLUMNS
 
-__all__ = ["discount_response", "pricing_tests", "segment_pricing"]
+__all__ = ["TEST_COLUMNS", "contingency_test", "discount_response", "pricing_tests", "segment_pricing"]
+
+#: Columns of :func:`pricing_tests`.
+TEST_COLUMNS: list[str] = ["test", "statistic", "dof", "p_value", "cramers_v"]
 
 
 def _segment_lines(orders, order_lines, segments, products, *, where, exclude_status):
@@ -190,12 +193,30 @@ def pricing_tests(orders, order_lines, products, segments, *,
                            exclude_status=exclude_status)
     rows = []
     for test, column in (("price_band_mix", "price_band"), ("discount_use", "discounted")):
-        table = pd.crosstab(lines["segment"], lines[column])
-        row = {"test": test, "statistic": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan}
-        if table.shape[0] >= 2 and table.shape[1] >= 2:
-            chi2, p, dof, _ = stats.chi2_contingency(table.to_numpy())
-            n = table.to_numpy().sum()
-            v = np.sqrt(chi2 / (n * (min(table.shape) - 1))) if n else np.nan
-            row.update(statistic=float(chi2), dof=int(dof), p_value=float(p), cramers_v=float(v))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["test", "statistic", "dof", "p_value", "cramers_v"])
+        rows.append(contingency_test(test, pd.crosstab(lines["segment"], lines[column])))
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def contingency_test(test: str, table: pd.DataFrame) -> dict:
+    """One row of :func:`pricing_tests`: the chi-square test of independence of a count table.
+
+    Parameters
+    ----------
+    test : str
+        The row's name.
+    table : pandas.DataFrame
+        Counts, segments by categories (the Spark engine builds it from grouped counts).
+
+    Returns
+    -------
+    dict
+        :data:`TEST_COLUMNS`; NaN statistic, p-value and Cramer's V (dof 0) when the table has
+        fewer than 2 rows or columns.
+    """
+    row = {"test": test, "statistic": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan}
+    if table.shape[0] >= 2 and table.shape[1] >= 2:
+        chi2, p, dof, _ = stats.chi2_contingency(table.to_numpy())
+        n = table.to_numpy().sum()
+        v = np.sqrt(chi2 / (n * (min(table.shape) - 1))) if n else np.nan
+        row.update(statistic=float(chi2), dof=int(dof), p_value=float(p), cramers_v=float(v))
+    return row

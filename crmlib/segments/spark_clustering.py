@@ -25,6 +25,14 @@ sample has 2,000 customers, seed 7, the default-size one 20,000, seed 42):
 - Spark ML's GaussianMixture (full covariance only; the pandas default is a diagonal one, ARI
   0.67 / 0.80 with k by BIC) on 'log-robust': 0.43-0.47 at k=6 and 0.53 with k by BIC on the
   small sample, 0.49-0.56 at k=6 at default size, never separating all three distinctive types.
+
+The segmentation notebook's own model (:class:`crmlib.segments.CustomerClusters`, by default a
+diagonal Gaussian mixture with k by BIC) is fitted in the driver on a bounded sample
+(:func:`crmlib.engines.bounded_sample`, :func:`crmlib.engines.analyses.cluster_customers`) and applied to every customer by
+:func:`assign`: the fitted scaling and each component's log-density (or each centre's distance)
+become Spark SQL expressions, so the executors need neither scikit-learn nor crmlib and no Python
+worker runs (a ``mapInPandas`` with the broadcast model would need both on every executor and
+serialise every row through Arrow).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import pandas as pd
 
 from .._validation import check_interval, check_one_of, check_type
@@ -40,7 +49,8 @@ from ..errors import EmptyDataError
 from ..mart import table_path
 from . import features as seg_features
 
-__all__ = ["FEATURE_COLUMNS", "KMEANS_LOG_COLUMNS", "SCALINGS", "customer_features", "kmeans", "scale"]
+__all__ = ["FEATURE_COLUMNS", "KMEANS_LOG_COLUMNS", "SCALINGS", "assign", "customer_features", "kmeans",
+           "scale"]
 
 #: Scalings :func:`scale` offers: crmlib.segments' three and 'log-standard' (log, then mean / std).
 SCALINGS = ("log-robust", "log-standard", "robust", "standard")
@@ -239,3 +249,105 @@ def kmeans(features, *, k: int = 6, seed: int = 42, n_init: int = 5, max_iter: i
             best = model
     labels = best.transform(data).select("customer_id", F.col("cluster").cast("int"))
     return labels, best
+
+
+def _scaled_columns(clusters):
+    """Spark columns of the model's scaled features: signed log1p, then the fitted scaler."""
+    from pyspark.sql import functions as F
+
+    scaler = clusters.scaler_
+    center = getattr(scaler, "center_", None)
+    if center is None:
+        center = getattr(scaler, "mean_", None)
+    if center is None:
+        center = np.zeros(len(clusters.feature_names_in_))
+    spread = getattr(scaler, "scale_", None)
+    if spread is None:
+        spread = np.ones(len(clusters.feature_names_in_))
+    logged = set(clusters.log_columns_)
+    out = []
+    for i, c in enumerate(clusters.feature_names_in_):
+        x = F.col(c).cast("double")
+        if c in logged:
+            x = F.signum(x) * F.log1p(F.abs(x))
+        out.append((x - float(center[i])) / float(spread[i]))
+    return out
+
+
+def _component_scores(clusters, z):
+    """One Spark column per model component; the component with the highest score is predicted."""
+    from pyspark.sql import functions as F
+
+    model = clusters.model_
+    if hasattr(model, "cluster_centers_"):  # KMeans: the nearest centre
+        return [-sum(((zj - float(c[j])) ** 2 for j, zj in enumerate(z)), F.lit(0.0))
+                for c in model.cluster_centers_]
+    # Gaussian mixture: log weight + log det(precision Cholesky) - |(z - mu) L|^2 / 2 (the constant
+    # -d/2 log(2 pi) dropped), as sklearn's _estimate_weighted_log_prob for every covariance type
+    k, d = model.means_.shape
+    chol = np.asarray(model.precisions_cholesky_, dtype=float)
+    kind = model.covariance_type
+    scores = []
+    for m in range(k):
+        if kind == "full":
+            L = chol[m]
+        elif kind == "tied":
+            L = chol
+        elif kind == "diag":
+            L = np.diag(chol[m])
+        else:  # spherical
+            L = np.eye(d) * chol[m]
+        diff = [zj - float(model.means_[m, j]) for j, zj in enumerate(z)]
+        sq = F.lit(0.0)
+        for j in range(d):
+            terms = [diff[i] * float(L[i, j]) for i in range(d) if L[i, j] != 0.0]
+            if terms:
+                y = sum(terms[1:], terms[0])
+                sq = sq + y * y
+        const = float(np.log(model.weights_[m]) + np.sum(np.log(np.diag(L))))
+        scores.append(F.lit(const) - 0.5 * sq)
+    return scores
+
+
+def assign(features, clusters, *, key: str = "customer_id"):
+    """Every row's cluster under a fitted :class:`crmlib.segments.CustomerClusters`, on Spark.
+
+    Parameters
+    ----------
+    features : pyspark.sql.DataFrame
+        ``key`` and the model's feature columns (``clusters.feature_names_in_``), without nulls.
+    clusters : crmlib.segments.CustomerClusters
+        Fitted (KMeans or a Gaussian mixture of any covariance type).
+    key : str, default='customer_id'
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``key`` and ``cluster`` (int), numbered as ``clusters.labels_`` (0 = largest in the fit).
+        Lazy: one narrow projection, no shuffle.
+
+    Raises
+    ------
+    DataContractError
+        A feature column is missing.
+    """
+    from pyspark.sql import functions as F
+
+    from .._validation import check_fitted
+    from ..errors import DataContractError
+
+    check_fitted(clusters, "model_")
+    missing = [c for c in clusters.feature_names_in_ if c not in features.columns]
+    if missing:
+        raise DataContractError(f"segments.spark_clustering.assign: missing column(s) {missing}; found "
+                                f"{features.columns}", column=missing[0])
+    z = _scaled_columns(clusters)
+    scores = _component_scores(clusters, z)
+    names = [f"_s{m}" for m in range(len(scores))]
+    scored = features.select(key, *[s.alias(n) for s, n in zip(scores, names, strict=True)])
+    best = F.greatest(*[F.col(n) for n in names]) if len(names) > 1 else F.col(names[0])
+    relabel = [int(v) for v in clusters.relabel_]
+    # the first component with the best score, as numpy's argmax breaks ties
+    label = F.coalesce(*[F.when(F.col(n) == best, F.lit(relabel[m])) for m, n in enumerate(names)])
+    return scored.select(key, label.cast("int").alias("cluster"))
+
