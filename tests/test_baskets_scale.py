@@ -17,8 +17,7 @@ import pytest
 from mlxtend.frequent_patterns import apriori
 from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 
-from crmlib.baskets import (Baskets, EmptyResultWarning, frequent_itemsets, make_baskets,
-                            mine_rules)
+from crmlib.baskets import Baskets, EmptyResultWarning, frequent_itemsets, make_baskets, mine_rules
 from crmlib.baskets.estimate import check_memory, estimate_itemsets, estimate_memory
 from crmlib.baskets.synthetic import dense_transactions, quest_transactions, zipf_order_lines
 from crmlib.errors import InsufficientMemoryError, ParameterError

@@ -182,7 +182,7 @@ def engines_both(spark, small_mart, small_url):
         bg, gg = analyses.fit_clv(eng, summary)
         clv = analyses.lifetime_value(eng, bg, gg, summary, rfm)
         out[eng.name] = dict(eng=eng, base=base, rfm=rfm, clv=clv, bg=bg, gg=gg,
-                             gaps=analyses.segmentation_gaps(eng, customers=customers, campaigns=crm.campaigns(),
+                             gaps=analyses.data_gaps(eng, customers=customers, campaigns=crm.campaigns(),
                                                              products=crm.products(), order_lines=lines))
     return out, customers
 

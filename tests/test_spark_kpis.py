@@ -6,12 +6,12 @@ in another order), on the small sample, whole and in a window.
 
 import pandas as pd
 import pytest
+from spark_support import assert_same_frame
 
 import crmlib
 from crmlib import engines
 from crmlib.engines import analyses
 from crmlib.errors import EmptyDataError, ParameterError
-from spark_support import assert_same_frame
 
 WINDOWS = [(None, None), ("2025-01-01", "2025-07-01")]
 

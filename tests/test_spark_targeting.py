@@ -11,7 +11,6 @@ from crmlib import targeting as tg
 from crmlib.errors import ParameterError
 from crmlib.targeting import plan
 
-
 ts = pytest.importorskip("crmlib.targeting.spark")
 ORDER = ["started_at", "campaign_id", "customer_id"]
 

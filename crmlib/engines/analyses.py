@@ -57,7 +57,6 @@ __all__ = [
     "rfm_scores",
     "segment_migration",
     "segment_summary",
-    "segmentation_gaps",
     "target_candidates",
     "target_file",
     "target_list",
@@ -700,29 +699,6 @@ def order_counts(eng: Engine, transactions, customers: pd.DataFrame | None = Non
     if n_orders == 0:
         raise EmptyDataError("engines.order_counts: the database has no order to segment.")
     return {"customers": n_customers, "orders": n_orders, "last_order": pd.Timestamp(last)}
-
-
-def segmentation_gaps(eng: Engine, *, customers=None, campaigns: pd.DataFrame, products: pd.DataFrame,
-                      order_lines=None) -> dict:
-    """:func:`crmlib.segments.data_gaps`; on Spark the customer and order-line columns it reads are
-    reduced on Spark to their few distinct values first (``customers`` and ``order_lines`` unused)."""
-    from .. import segments as seg
-
-    if eng.is_spark:
-        from pyspark.sql import functions as F
-
-        cust = eng.table("dim_customer")
-        # distinct campaigns (at most the campaigns' number) and one filled channel, if any
-        acquired = [r[0] for r in cust.where(F.col("acquisition_campaign_id").isNotNull())
-                    .select("acquisition_campaign_id").distinct().collect()]
-        channel = cust.where(F.col("acquisition_channel").isNotNull()).select("acquisition_channel").limit(1).collect()
-        discount = (eng.table("fact_sales").where(F.col("discount").isNotNull() & (F.col("discount") != 0))
-                    .select("discount").limit(1).collect())
-        n = max(len(acquired), 1)
-        customers = pd.DataFrame({"acquisition_campaign_id": pd.Series(acquired or [None], dtype=object),
-                                  "acquisition_channel": [channel[0][0] if channel else None] * n})
-        order_lines = pd.DataFrame({"discount": [float(discount[0][0])] if discount else []})
-    return seg.data_gaps(customers=customers, campaigns=campaigns, products=products, order_lines=order_lines)
 
 
 def rfm_customers(eng: Engine, transactions, *, as_of, customers: pd.DataFrame | None = None,

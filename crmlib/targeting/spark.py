@@ -559,7 +559,7 @@ def category_frame(tables: dict, categories, *, as_of, horizon_days: int = 90):
               for i, c in enumerate(categories)]
     had = [(s[i] > 0).alias(f"had_{c}") for i, c in enumerate(categories)]
     buys = [F.coalesce(F.col(f"_b_{i}"), F.lit(False)).alias(f"buys_{c}") for i, c in enumerate(categories)]
-    return out.select("customer_id", *FEATURE_COLUMNS, *shares, *[x for pair in zip(had, buys) for x in pair])
+    return out.select("customer_id", *FEATURE_COLUMNS, *shares, *[x for pair in zip(had, buys, strict=True) for x in pair])
 
 
 def top_prospects(frame, model, *, top_n: int = 10) -> pd.DataFrame:
