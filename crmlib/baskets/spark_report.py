@@ -565,7 +565,7 @@ def next_purchase_rules(baskets_df, *, within_days: int = 60, min_support: float
     check_interval(min_confidence, 0, 1, name="min_confidence", where=where)
     window = int(within_days) * _DAY_S
     ev = (baskets_df.where(F.col("customer_id").isNotNull())
-          .select("customer_id", F.col("ordered_at").cast("long").alias("t"),
+          .select("customer_id", F.expr("unix_seconds(cast(ordered_at AS timestamp))").alias("t"),
                   F.explode("items").alias("item"))
           .distinct().cache())
     try:
