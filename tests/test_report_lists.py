@@ -191,3 +191,88 @@ def test_lists_are_pruned_with_their_runs(runs, tmp_path):
     assert all(not (p / "lists").exists() for p in removed)
     # the published copy belongs to latest.html and stays
     assert (reports / "listed" / "lists" / runs["second"].run_dir.name / "targets.csv").is_file()
+
+
+# ------------------------------------------------------------------ a Spark DataFrame (streamed)
+
+def typed_frame():
+    """frame() with the other column types a notebook publishes (dates, times, missing values)."""
+    out = frame()
+    out["score"] = [0.1, float("nan"), 1e-5, 123456.789, -0.0, 2.5]
+    out["flag"] = [True, False, True, True, False, False]
+    out["at"] = pd.to_datetime(["2025-01-02 03:04:05", "2025-02-03 00:00:00", None, "2025-12-31 23:59:59",
+                                "2024-02-29 12:00:00", "2025-06-30 00:00:00"]).astype("datetime64[us]")
+    out["day"] = [pd.Timestamp("2025-01-02").date(), None] + [pd.Timestamp("2025-03-04").date()] * 4
+    out["segment"] = ["Champions", None, "=HYPERLINK(\"x\")", "Lost", "At risk", "New"]
+    return out
+
+
+@pytest.mark.parametrize("mask_pii", [True, False])
+def test_a_spark_frame_gives_the_same_files_as_pandas(spark, tmp_path, monkeypatch, mask_pii):
+    monkeypatch.setattr(lists, "CHUNK_ROWS", 2)  # several chunks, and partitions of 2 rows
+    pdf = typed_frame()
+    sdf = spark.createDataFrame(pdf).repartitionByRange(3, "customer_id").sortWithinPartitions("customer_id")
+    assert sdf.rdd.getNumPartitions() == 3
+    ref = lists.publish("targets", pdf, folder=tmp_path / "pandas", mask_pii=mask_pii, display=False,
+                        personal=["segment"], scores=["score"])
+    got = lists.publish("targets", sdf, folder=tmp_path / "spark", mask_pii=mask_pii, display=False,
+                        personal=["segment"], scores=["score"])
+    assert got == ref
+    assert (tmp_path / "spark" / "targets.csv").read_bytes() == (tmp_path / "pandas" / "targets.csv").read_bytes()
+    a = pd.read_parquet(tmp_path / "pandas" / "targets.parquet")
+    b = pd.read_parquet(tmp_path / "spark" / "targets.parquet")
+    pd.testing.assert_frame_equal(b, a)
+    assert lists.read_manifest(tmp_path / "spark") == [ref]
+    if mask_pii:
+        assert "first_name" not in b.columns and "segment" not in b.columns
+    else:
+        assert b["first_name"].tolist()[0] == "Zoë" and got["personal_columns"] == ["first_name", "email",
+                                                                                  "segment"]
+
+
+def test_a_spark_scores_list_must_have_one_row_per_customer(spark, tmp_path):
+    pdf = pd.concat([frame(), frame().head(2)]).drop(columns="tags")
+    with pytest.raises(DataContractError, match=r"2 customer_id value\(s\) appear more than once "
+                                                r"\(e\.g\. 1, 2\)"):
+        lists.publish("targets", spark.createDataFrame(pdf), scores=["delta"], folder=tmp_path,
+                      display=False)
+    assert not (tmp_path / "targets.csv").exists()  # checked on Spark before anything is written
+    with pytest.raises(DataContractError, match="has scores but no customer_id"):
+        lists.publish("targets", spark.createDataFrame(pdf.drop(columns="customer_id")),
+                      scores=["delta"], folder=tmp_path, display=False)
+    with pytest.raises(ParameterError, match=r"'scores' must name columns of the list; got \['email'\]"):
+        lists.publish("targets", spark.createDataFrame(pdf), scores=["email"], folder=tmp_path,
+                      display=False)  # masked away
+
+
+def test_a_spark_list_is_streamed_and_read_back_by_scores_changes_and_forget(spark, tmp_path,
+                                                                            monkeypatch):
+    from crmlib.report import changes
+    from crmlib.report.forget import forget
+    from crmlib.report.scores import score_rows
+
+    n = 1000
+    pdf = pd.DataFrame({"customer_id": range(1, n + 1), "clv": [i / 4 for i in range(n)],
+                        "rfm_segment": ["Champions", "Lost"] * (n // 2), "email": ["x@y.z"] * n})
+    sdf = spark.createDataFrame(pdf).repartition(4)
+    monkeypatch.setattr(type(sdf), "toPandas", lambda self: pytest.fail("whole frame in pandas"))
+    monkeypatch.setattr(lists, "CHUNK_ROWS", 128)
+    run_dir = tmp_path / "reports" / "runs" / "segmentation" / "20250101T020000Z"
+    entry = lists.publish("customer_value", sdf, folder=run_dir / "lists", display=False,
+                          scores=["clv", "rfm_segment"])
+    assert entry["rows"] == n and entry["columns"] == ["customer_id", "clv", "rfm_segment"]
+    written = pd.read_parquet(run_dir / "lists" / "customer_value.parquet")
+    assert sorted(written["customer_id"]) == list(range(1, n + 1))
+    summary = {"report": "segmentation", "run_id": run_dir.name, "started": "2025-01-01T02:00:00Z",
+               "status": "ok", "lists": [entry]}
+    rows = score_rows(run_dir, summary)
+    assert len(rows) == 2 * n
+    clv = rows[rows["name"] == "clv"].set_index("customer_id")["value"]
+    assert clv.loc[5] == 1.0 and rows[rows["name"] == "rfm_segment"]["text"].notna().all()
+    previous = changes.PreviousRun(run_dir.name, summary["started"], lists_dir=run_dir / "lists")
+    pd.testing.assert_frame_equal(previous.list("customer_value"), written)
+    forget(["3", "7"], reports_dir=tmp_path / "reports", db_url="sqlite:////nonexistent/x.sqlite")
+    left = pd.read_parquet(run_dir / "lists" / "customer_value.parquet")
+    assert len(left) == n - 2 and not {3, 7} & set(left["customer_id"])
+    csv = read_csv(run_dir / "lists" / "customer_value.csv")
+    assert len(csv) == n - 2 and not {3, 7} & set(csv["customer_id"])

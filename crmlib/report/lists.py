@@ -19,6 +19,15 @@ Files, per list ``NAME``:
 - ``lists.json``: the manifest (one entry per list, see :func:`publish`), which the runner copies
   into ``summary.json`` under ``lists``.
 
+A Spark DataFrame is published the same way without coming into pandas whole: the personal
+columns are dropped on Spark, the rows (and, with ``scores``, the distinct ``customer_id`` values)
+are counted on Spark, and the rows are streamed to the driver one partition at a time
+(``toLocalIterator(prefetchPartitions=False)``) and written in chunks of :data:`CHUNK_ROWS` rows
+to the CSV and, with a ``pyarrow.parquet.ParquetWriter``, to the Parquet file. Each value is
+normalised as in the pandas path, so the files equal those of the same frame in pandas (decimals
+become floats, as crmlib.db reads money; an integer column keeps integers even with missing
+values). pyspark stays optional: nothing here imports it unless given a Spark DataFrame.
+
 Personal data: with ``mask_pii=True`` (the default and the runs' default) a list keeps no column
 named in :data:`PERSONAL_COLUMNS` (names, e-mail, phone, address, birth date, ...): it identifies
 customers by ``customer_id`` only. ``crmlib run --no-mask-pii`` keeps them, and the manifest names
@@ -43,6 +52,7 @@ from ..errors import DataContractError, ParameterError
 from ..present import PII_COLUMNS
 
 __all__ = [
+    "CHUNK_ROWS",
     "LISTS_DIR_ENV",
     "LISTS_MIME",
     "MANIFEST",
@@ -67,6 +77,8 @@ PERSONAL_COLUMNS = frozenset(PII_COLUMNS) | {
     "salutation", "name", "birth_date", "date_of_birth", "anniversary_date", "postal_code",
     "zip", "zip_code", "city", "ip_address",
 }
+#: Rows of a Spark DataFrame held in the driver at once while its list files are written.
+CHUNK_ROWS = 50_000
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -99,15 +111,19 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The spreadsheet-safe CSV of ``frame`` (see the module docstring), as bytes with a BOM."""
+def _csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     out = frame.copy()
     for col in out.columns:
         dtype = out[col].dtype
         if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)):
             out[col] = out[col].astype(object).map(_escape_cell)
-    text = out.to_csv(index=False, lineterminator="\r\n", date_format="%Y-%m-%dT%H:%M:%S")
-    return ("\ufeff" + text).encode("utf-8")
+    return out.to_csv(index=False, header=header, lineterminator="\r\n",
+                      date_format="%Y-%m-%dT%H:%M:%S")
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The spreadsheet-safe CSV of ``frame`` (see the module docstring), as bytes with a BOM."""
+    return ("\ufeff" + _csv_text(frame)).encode("utf-8")
 
 
 def strip_personal(frame: pd.DataFrame, extra: Iterable[str] = ()) -> pd.DataFrame:
@@ -128,7 +144,7 @@ def _display(entry: dict, published: bool) -> None:
              "text/html": f'<p class="crmlib-list-note">{html.escape(text)}</p>'}, raw=True)
 
 
-def publish(name: str, frame: pd.DataFrame, *, title: str | None = None, mask_pii: bool = True,
+def publish(name: str, frame, *, title: str | None = None, mask_pii: bool = True,
             personal: Iterable[str] = (), scores: Iterable[str] = (), folder: str | Path | None = None,
             display: bool = True) -> dict:
     """Publish ``frame`` as the downloadable list ``name`` of the running report.
@@ -137,8 +153,11 @@ def publish(name: str, frame: pd.DataFrame, *, title: str | None = None, mask_pi
     ----------
     name : str
         File stem: lower-case letters, digits, ``_`` and ``-`` (``target_list``).
-    frame : pandas.DataFrame
-        One row per list entry; not changed. Identify customers by ``customer_id``.
+    frame : pandas.DataFrame or pyspark.sql.DataFrame
+        One row per list entry; not changed. Identify customers by ``customer_id``. A Spark
+        DataFrame is masked and counted on Spark and streamed to the files in chunks of
+        :data:`CHUNK_ROWS` rows (never whole in the driver); its rows are written in its
+        partition order.
     title : str, optional
         What the report page calls the list; default ``name`` in words.
     mask_pii : bool, default=True
@@ -173,50 +192,198 @@ def publish(name: str, frame: pd.DataFrame, *, title: str | None = None, mask_pi
     if not _NAME.match(name):
         raise ParameterError(f"{where}: 'name' must be lower-case letters, digits, '_' or '-' "
                              f"(at most 64); got {name!r}.", name="name")
-    check_type(frame, pd.DataFrame, name="frame", where=where, type_name="a DataFrame")
+    spark = _is_spark(frame)
+    if not spark:
+        check_type(frame, pd.DataFrame, name="frame", where=where,
+                   type_name="a DataFrame (pandas or Spark)")
     check_type(mask_pii, bool, name="mask_pii", where=where,
                type_name="a bool (pass the notebook's mask_pii parameter)")
     personal = [str(c) for c in personal]
-    data = strip_personal(frame, personal) if mask_pii else frame
-    data = _normalise(data)
+    if spark:
+        data = _spark_prepare(frame, personal if mask_pii else None)
+        columns = list(data.columns)
+    else:
+        data = strip_personal(frame, personal) if mask_pii else frame
+        data = _normalise(data)
+        columns = list(data.columns)
     scores = [str(c) for c in scores]
-    missing = [c for c in scores if c not in data.columns]
+    missing = [c for c in scores if c not in columns]
     if missing:
         raise ParameterError(f"{where}: 'scores' must name columns of the list; got {missing}; "
-                             f"found {list(data.columns)}.", name="scores")
-    if scores:
-        if "customer_id" not in data.columns:
-            raise DataContractError(f"{where}: list '{name}' has scores but no customer_id column; "
-                                    f"found {list(data.columns)}.")
-        dup = data["customer_id"][data["customer_id"].duplicated()].unique()
-        if len(dup):
-            shown = ", ".join(str(v) for v in dup[:5])
-            raise DataContractError(f"{where}: list '{name}' has scores but {len(dup):,} customer_id "
-                                    f"value(s) appear more than once (e.g. {shown}).")
-    kept_personal = [c for c in data.columns
-                     if str(c).lower() in PERSONAL_COLUMNS | {p.lower() for p in personal}]
-    entry = {
-        "name": name,
-        "title": title or name.replace("_", " ").replace("-", " ").capitalize(),
-        "rows": int(len(data)),
-        "columns": list(data.columns),
-        "personal_columns": kept_personal,
-        "scores": scores,
-        "files": {"csv": f"{LISTS}/{name}.csv", "parquet": f"{LISTS}/{name}.parquet"},
-        "published": False,
-    }
+                             f"found {columns}.", name="scores")
+    if scores and "customer_id" not in columns:
+        raise DataContractError(f"{where}: list '{name}' has scores but no customer_id column; "
+                                f"found {columns}.")
     target = folder if folder is not None else os.environ.get(LISTS_DIR_ENV)
-    if target:
-        target = Path(target)
-        target.mkdir(parents=True, exist_ok=True)
-        (target / f"{name}.csv").write_bytes(to_csv_bytes(data))
-        data.to_parquet(target / f"{name}.parquet", index=False)
-        entry["published"] = True
-        manifest = [e for e in read_manifest(target) if e["name"] != name] + [entry]
-        (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    cached = False
+    if spark:
+        if target and not data.is_cached:  # counted, then streamed: computed once
+            from pyspark import StorageLevel
+
+            data = data.persist(StorageLevel.MEMORY_AND_DISK)
+            cached = True
+        rows, dup, examples = _spark_count(data, check_ids=bool(scores))
+    else:
+        rows = int(len(data))
+        dup, examples = 0, []
+        if scores:
+            repeated = data["customer_id"][data["customer_id"].duplicated()].unique()
+            dup, examples = len(repeated), list(repeated[:5])
+    try:
+        if dup:
+            shown = ", ".join(str(v) for v in examples)
+            raise DataContractError(f"{where}: list '{name}' has scores but {dup:,} customer_id "
+                                    f"value(s) appear more than once (e.g. {shown}).")
+        kept_personal = [c for c in columns
+                         if str(c).lower() in PERSONAL_COLUMNS | {p.lower() for p in personal}]
+        entry = {
+            "name": name,
+            "title": title or name.replace("_", " ").replace("-", " ").capitalize(),
+            "rows": rows,
+            "columns": columns,
+            "personal_columns": kept_personal,
+            "scores": scores,
+            "files": {"csv": f"{LISTS}/{name}.csv", "parquet": f"{LISTS}/{name}.parquet"},
+            "published": False,
+        }
+        if target:
+            target = Path(target)
+            target.mkdir(parents=True, exist_ok=True)
+            if spark:
+                _write_spark(data, target / f"{name}.csv", target / f"{name}.parquet")
+            else:
+                (target / f"{name}.csv").write_bytes(to_csv_bytes(data))
+                data.to_parquet(target / f"{name}.parquet", index=False)
+            entry["published"] = True
+            manifest = [e for e in read_manifest(target) if e["name"] != name] + [entry]
+            (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    finally:
+        if cached:
+            data.unpersist()
     if display:
         _display(entry, entry["published"])
     return entry
+
+
+# --------------------------------------------------------------------------- a Spark DataFrame
+
+def _is_spark(frame) -> bool:
+    """True for a pyspark DataFrame (classic or Connect), without importing pyspark."""
+    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pyspark.sql")
+               for c in type(frame).__mro__)
+
+
+def _spark_prepare(sdf, personal: list[str] | None):
+    """``sdf`` without its personal columns (``personal`` None: unmasked), decimals as doubles."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType
+
+    drop = None if personal is None else PERSONAL_COLUMNS | {p.lower() for p in personal}
+    cols = []
+    for f in sdf.schema.fields:
+        if drop is not None and f.name.lower() in drop:
+            continue
+        col = F.col(f"`{f.name}`")
+        cols.append(col.cast("double").alias(f.name) if isinstance(f.dataType, DecimalType) else col)
+    return sdf.select(*cols)
+
+
+def _spark_count(sdf, *, check_ids: bool) -> tuple[int, int, list]:
+    """Rows of ``sdf`` and, with ``check_ids``, how many customer_id values repeat (and up to 5)."""
+    from pyspark.sql import functions as F
+
+    if not check_ids:
+        return int(sdf.count()), 0, []
+    row = sdf.agg(F.count(F.lit(1)).alias("rows"), F.count("customer_id").alias("ids"),
+                  F.countDistinct("customer_id").alias("distinct")).first()
+    rows, ids, distinct = int(row["rows"]), int(row["ids"]), int(row["distinct"])
+    if ids == distinct and rows - ids <= 1:
+        return rows, 0, []
+    repeated = sdf.groupBy("customer_id").count().where(F.col("count") > 1).select("customer_id")
+    dup = repeated.count()
+    examples = [r[0] for r in repeated.orderBy("customer_id").limit(5).collect()]
+    return rows, int(dup), examples
+
+
+_INT_TYPES = {"ByteType": ("int8", "Int8"), "ShortType": ("int16", "Int16"),
+              "IntegerType": ("int32", "Int32"), "LongType": ("int64", "Int64")}
+
+
+def _kind(data_type) -> str:
+    kind = type(data_type).__name__
+    if kind in _INT_TYPES:
+        return kind
+    return {"FloatType": "float32", "DoubleType": "float64", "BooleanType": "bool",
+            "StringType": "text", "VarcharType": "text", "CharType": "text",
+            "TimestampType": "timestamp", "TimestampNTZType": "timestamp"}.get(kind, "other")
+
+
+def _arrow_type(kind: str):
+    import pyarrow as pa
+
+    if kind in _INT_TYPES:
+        return getattr(pa, _INT_TYPES[kind][0])()
+    return {"float32": pa.float32(), "float64": pa.float64(), "bool": pa.bool_(),
+            "timestamp": pa.timestamp("us")}.get(kind, pa.string())
+
+
+def _as_cell_text(value):
+    """A cell the pandas path would turn into text (lists, dates, maps, ...), as it does."""
+    if value is None:
+        return None
+    if hasattr(value, "asDict"):  # a struct (pyspark Row): shown as the dict it is in pandas
+        value = value.asDict(recursive=True)
+    value = _as_text(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def _chunk_frame(rows: list, names: list[str], kinds: list[str]) -> pd.DataFrame:
+    """One chunk of Spark rows as the pandas frame the pandas path would have made of them."""
+    data = {}
+    for i, (col, kind) in enumerate(zip(names, kinds, strict=True)):
+        values = [r[i] for r in rows]
+        if kind in _INT_TYPES:
+            numpy, nullable = _INT_TYPES[kind]
+            data[col] = pd.Series(values, dtype=nullable if None in values else numpy)
+        elif kind in ("float32", "float64"):
+            data[col] = pd.Series([float("nan") if v is None else v for v in values], dtype=kind)
+        elif kind == "bool":
+            data[col] = pd.Series(values, dtype="boolean" if None in values else "bool")
+        elif kind == "timestamp":
+            data[col] = pd.Series(pd.to_datetime(values)).astype("datetime64[us]")
+        elif kind == "text":
+            data[col] = pd.Series(values, dtype=object)
+        else:
+            data[col] = pd.Series([_as_cell_text(v) for v in values], dtype=object)
+    return pd.DataFrame(data, columns=names)
+
+
+def _write_spark(sdf, csv_path: Path, parquet_path: Path, chunk_rows: int | None = None) -> None:
+    """Stream ``sdf`` into the CSV and Parquet files, :data:`CHUNK_ROWS` rows at a time."""
+    import itertools
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    names = list(sdf.columns)
+    kinds = [_kind(f.dataType) for f in sdf.schema.fields]
+    schema = pa.schema([pa.field(n, _arrow_type(k)) for n, k in zip(names, kinds, strict=True)])
+    rows = sdf.toLocalIterator(prefetchPartitions=False)  # one partition at a time in the driver
+    with open(csv_path, "wb") as csv, pq.ParquetWriter(parquet_path, schema) as writer:
+        csv.write("\ufeff".encode("utf-8"))
+        header = True
+        while True:
+            chunk = list(itertools.islice(rows, chunk_rows))
+            if not chunk and not header:
+                break
+            part = _chunk_frame(chunk, names, kinds)
+            csv.write(_csv_text(part, header=header).encode("utf-8"))
+            if chunk:
+                writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+            header = False
+            if not chunk:
+                break
 
 
 # ------------------------------------------------------------------------------ runner side
