@@ -389,11 +389,13 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
                     max_rules: int | None = 100_000, sort_by: str = "lift",
                     correction: str | None = "fdr_bh", level: str = "product", since=None,
                     until=None, filters=None,
-                    max_consequent_len: int | None = None) -> pd.DataFrame:
+                    max_consequent_len: int | None = None, baskets_df=None) -> pd.DataFrame:
     """The rules table of the mart's baskets, as :func:`crmlib.baskets.mine_rules` gives it.
 
     Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes
     ``weekday`` (0-6 or day names), ``channel`` (ids, names or kinds) and ``region``.
+    ``baskets_df`` (an ``items`` column, e.g. :func:`crmlib.baskets.spark_report.report_baskets`)
+    is mined instead of building the baskets again.
 
     Returns
     -------
@@ -403,7 +405,9 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
     """
 
     filters = dict(filters or {})
-    if filters:  # weekday, channel and region, as the report's baskets
+    if baskets_df is not None:  # the caller's baskets (windowed and filtered already)
+        b = baskets_df
+    elif filters:  # weekday, channel and region, as the report's baskets
         from .spark_report import report_baskets
 
         b = report_baskets(spark, mart, level=level, since=since, until=until, filters=filters)

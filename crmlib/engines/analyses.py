@@ -47,9 +47,10 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     Parameters
     ----------
     eng : Engine
-    baskets : crmlib.baskets.Baskets, optional
-        The pandas baskets (needed on pandas; ignored on Spark, which builds its own from the mart
-        with ``level``, ``since``, ``until`` and ``filters``).
+    baskets : crmlib.baskets.Baskets or pyspark.sql.DataFrame, optional
+        The pandas baskets (needed on pandas); on Spark, baskets with an ``items`` column
+        (:func:`report_baskets`) to mine, else built from the mart with ``level``, ``since``,
+        ``until`` and ``filters``.
     min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
         As :func:`crmlib.baskets.mine_rules`.
     max_consequent_len : int, optional
@@ -88,7 +89,7 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
         eng.session, eng.mart, min_support=min_support, min_confidence=min_confidence,
         min_lift=min_lift, max_len=max_len, max_rules=max_rules, sort_by=sort_by,
         correction=correction, level=level, since=since, until=until, filters=filters,
-        max_consequent_len=max_consequent_len)
+        max_consequent_len=max_consequent_len, baskets_df=baskets)
     return _canonical_order(rules, sort_by)
 
 
