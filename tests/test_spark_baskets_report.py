@@ -185,3 +185,43 @@ def test_filters_equal_pandas(spark, small_mart, small_url):
     np.testing.assert_array_equal(ours, b.baskets["order_id"].to_numpy())
     with pytest.raises(ParameterError, match="segment"):
         sr.report_baskets(spark, small_mart, filters={"segment": "A"})
+
+
+@pytest.fixture(scope="module")
+def engines_pair(spark, small_mart):
+    from crmlib import engines
+
+    return engines.Engine("pandas"), engines.Engine("spark", master="local[2]", mart=str(small_mart),
+                                                    session=spark)
+
+
+@pytest.mark.parametrize("mask_pii", [True, False])
+def test_cross_sell_list_published_from_spark_equals_pandas(engines_pair, small_url, tmp_path,
+                                                            mask_pii):
+    """The notebook's path: suggestions stay on Spark, the list is published from Spark, the
+    shown head is named on Spark; files, counts and head equal the pandas run's."""
+    from crmlib.engines import analyses
+    from crmlib.report import lists
+
+    crm = crmlib.connect(small_url)
+    out = {}
+    for eng in engines_pair:
+        b = analyses.report_baskets(eng, crm)
+        rules = analyses.mine_rules(eng, b, min_support=MIN_SUPPORT, min_confidence=0.1,
+                                    min_lift=1.0, max_len=2)
+        sug = analyses.cross_sell(eng, b, rules, top_k=3)
+        n = analyses.count_customers(eng, sug)
+        head = analyses.with_names(eng, sug, crm, head=20)
+        entry = lists.publish("cross_sell", analyses.cross_sell_list(eng, sug, crm), mask_pii=mask_pii,
+                              folder=tmp_path / eng.name, display=False)
+        (csv,) = (tmp_path / eng.name).rglob("cross_sell*.csv")
+        listed = pd.read_csv(csv)
+        out[eng.name] = (n, head, entry, listed)
+    (n_p, head_p, entry_p, list_p), (n_s, head_s, entry_s, list_s) = out["pandas"], out["spark"]
+    assert n_p == n_s > 100
+    pd.testing.assert_frame_equal(head_s[list(head_p.columns)], head_p, check_dtype=False)
+    assert entry_s["rows"] == entry_p["rows"] and entry_s["columns"] == entry_p["columns"]
+    assert ("first_name" in entry_p["columns"]) == (not mask_pii)
+    key = ["customer_id", "rank"]
+    pd.testing.assert_frame_equal(list_s.sort_values(key).reset_index(drop=True),
+                                  list_p.sort_values(key).reset_index(drop=True), check_dtype=False)
