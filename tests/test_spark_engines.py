@@ -100,8 +100,8 @@ def test_rules_equal(both, small_url):
 
 
 def test_spark_rules_refuse_other_filters(both):
-    with pytest.raises(ParameterError, match=r"engine='spark' takes only a 'weekday' filter so far; got \['region'\]"):
-        analyses.mine_rules(both[1], filters={"region": "North"})
+    with pytest.raises(ParameterError, match=r"engine='spark' takes the filters \['weekday', 'channel', 'region'\]; got 'segment'"):
+        analyses.mine_rules(both[1], filters={"segment": "Champions"})
 
 
 def test_rfm_equal(both, small_url):

@@ -401,7 +401,8 @@ def _item_codes(product_ids: np.ndarray, products: pd.DataFrame | None, level: s
     return codes, pd.Index(uniques, dtype=object)
 
 
-def _weekday_code(value) -> int:
+def weekday_code(value) -> int:
+    """Monday 0 .. Sunday 6 from 0-6 or a day name ('Fri', 'Friday'); ParameterError otherwise."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= 6:
         return int(value)
     if isinstance(value, str):
@@ -460,7 +461,7 @@ def _order_meta(orders, *, customers, channels, segments, since, until, filters)
     for key, value in filters.items():
         values = _as_list(value)
         if key == "weekday":
-            codes = {_weekday_code(v) for v in values}
+            codes = {weekday_code(v) for v in values}
             keep &= meta["ordered_at"].dt.day_of_week.isin(codes).to_numpy()
         elif key == "channel":
             ok = meta["channel_id"].isin(values).to_numpy()

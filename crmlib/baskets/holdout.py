@@ -15,7 +15,8 @@ from .._validation import check_columns
 from ..errors import ParameterError
 from .encode import Baskets
 
-__all__ = ["HOLDOUT_COLUMNS", "count_itemsets", "holdout_check", "holdout_findings", "split_at"]
+__all__ = ["HOLDOUT_COLUMNS", "count_itemsets", "holdout_check", "holdout_findings", "holdout_from_counts",
+           "split_at"]
 
 #: Columns :func:`holdout_check` adds to the rules.
 HOLDOUT_COLUMNS = ("holdout_count", "holdout_support", "holdout_confidence", "holdout_lift",
@@ -92,15 +93,40 @@ def holdout_check(rules: pd.DataFrame, later: Baskets, *, min_confidence: float 
                              name="later")
     if later.n_baskets == 0:
         raise ParameterError(f"{_WHERE}: the holdout period has no baskets.", name="later")
-    conf_min = rules.attrs.get("min_confidence", 0.0) if min_confidence is None else min_confidence
-    supp_min = rules.attrs.get("min_support", 0.0) if min_support is None else min_support
     ante = list(rules["antecedents"])
     cons = list(rules["consequents"])
     both = [a | c for a, c in zip(ante, cons, strict=True)]
     # count each distinct itemset once
     distinct = pd.unique(pd.Series(ante + cons + both, dtype=object))
     counts = pd.Series(count_itemsets(later, distinct), index=pd.Index(distinct, dtype=object))
-    n = float(later.n_baskets)
+    return holdout_from_counts(rules, counts, later.n_baskets, min_confidence=min_confidence,
+                               min_support=min_support)
+
+
+def holdout_from_counts(rules: pd.DataFrame, counts: pd.Series, n: int, *,
+                        min_confidence: float | None = None,
+                        min_support: float | None = None) -> pd.DataFrame:
+    """:func:`holdout_check`'s table from the later baskets' itemset counts (the formulas both
+    engines share; the Spark path counts with Spark aggregates).
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        ``antecedents``, ``consequents`` (frozensets) and the mined measures.
+    counts : pandas.Series
+        Baskets holding each itemset, indexed by frozenset: every antecedent, consequent and
+        their union.
+    n : int
+        Later baskets.
+    min_confidence, min_support : float, optional
+        As :func:`holdout_check`.
+    """
+    conf_min = rules.attrs.get("min_confidence", 0.0) if min_confidence is None else min_confidence
+    supp_min = rules.attrs.get("min_support", 0.0) if min_support is None else min_support
+    ante = list(rules["antecedents"])
+    cons = list(rules["consequents"])
+    both = [a | c for a, c in zip(ante, cons, strict=True)]
+    n = float(n)
     cA = counts.loc[ante].to_numpy(dtype=float) if ante else np.empty(0)
     cC = counts.loc[cons].to_numpy(dtype=float) if cons else np.empty(0)
     cAC = counts.loc[both].to_numpy(dtype=float) if both else np.empty(0)

@@ -29,15 +29,23 @@ def _axes(ax):
 
 
 def plot_basket_sizes(baskets: Baskets, *, max_size: int = 20, ax=None):
-    """Histogram of distinct items per basket (sizes above ``max_size`` pooled in the last bar)."""
+    """Histogram of distinct items per basket (sizes above ``max_size`` pooled in the last bar).
+
+    ``baskets`` is a :class:`Baskets` or a :class:`~crmlib.baskets.spark_report.BasketSummary`.
+    """
     ax = _axes(ax)
-    sizes = np.minimum(baskets.sizes().to_numpy(), max_size)
-    counts = np.bincount(sizes, minlength=max_size + 1)[1:]
+    if hasattr(baskets, "size_counts"):  # a BasketSummary (Spark): baskets per size
+        per = baskets.size_counts
+        sizes, weights, mean = np.minimum(per.index.to_numpy(), max_size), per.to_numpy(), baskets.mean_size()
+    else:
+        sizes = np.minimum(baskets.sizes().to_numpy(), max_size)
+        weights, mean = None, baskets.sizes().mean()
+    counts = np.bincount(sizes, weights=weights, minlength=max_size + 1)[1:]
     x = np.arange(1, max_size + 1)
     ax.bar(x, counts, color="#4C72B0")
     ax.set_xlabel(f"items per basket ({max_size} = {max_size} or more)")
     ax.set_ylabel("baskets")
-    ax.set_title(f"Basket sizes (mean {baskets.sizes().mean():.2f} items)")
+    ax.set_title(f"Basket sizes (mean {mean:.2f} items)")
     return ax
 
 

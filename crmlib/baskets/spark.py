@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._validation import check_interval, check_one_of
 from ..definitions import as_timestamp
-from ..errors import EmptyDataError, ParameterError
+from ..errors import EmptyDataError
 from ..mart import table_path
 from . import rules as pandas_rules
 from ._fisher import fisher_greater
@@ -384,30 +384,18 @@ def lift_contrast(baskets_df, rules: pd.DataFrame, *, by: str = "weekday", value
     return out.reset_index(drop=True)
 
 
-def _weekday_names(value) -> list[str]:
-    values = value if isinstance(value, (list, tuple, set)) else [value]
-    out = []
-    for v in values:
-        if isinstance(v, (int, np.integer)) and 0 <= int(v) <= 6:
-            out.append(WEEKDAYS[int(v)])
-        elif isinstance(v, str) and v[:3].title() in WEEKDAYS:
-            out.append(v[:3].title())
-        else:
-            raise ParameterError(f"engines.mine_rules: a weekday filter must be 0-6 (Monday 0) or a day "
-                                 f"name such as 'Fri'; got {v!r}.", name="filters")
-    return out
-
-
 def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: float = 0.0,
                     min_lift: float | None = None, max_len: int | None = None,
                     max_rules: int | None = 100_000, sort_by: str = "lift",
                     correction: str | None = "fdr_bh", level: str = "product", since=None,
                     until=None, filters=None,
-                    max_consequent_len: int | None = None) -> pd.DataFrame:
+                    max_consequent_len: int | None = None, baskets_df=None) -> pd.DataFrame:
     """The rules table of the mart's baskets, as :func:`crmlib.baskets.mine_rules` gives it.
 
-    Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes only a
-    ``weekday`` (0-6 or day names).
+    Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes
+    ``weekday`` (0-6 or day names), ``channel`` (ids, names or kinds) and ``region``.
+    ``baskets_df`` (an ``items`` column, e.g. :func:`crmlib.baskets.spark_report.report_baskets`)
+    is mined instead of building the baskets again.
 
     Returns
     -------
@@ -415,17 +403,17 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
         :data:`RULE_COLUMNS`; ``attrs`` hold ``n_itemsets``, ``engine``, ``min_support`` and,
         when empty, ``empty_reason``.
     """
-    from pyspark.sql import functions as F
 
     filters = dict(filters or {})
-    other = sorted(set(filters) - {"weekday"})
-    if other:
-        raise ParameterError(f"engines.mine_rules: engine='spark' takes only a 'weekday' filter so far; "
-                             f"got {other}. Use engine='pandas' for these filters.", name="filters")
-    b = baskets(spark, mart, level=level, since=since, until=until)
-    if "weekday" in filters:
-        b = b.where(F.col("weekday").isin(_weekday_names(filters["weekday"])))
-    b = b.cache()
+    if baskets_df is not None:  # the caller's baskets (windowed and filtered already)
+        b = baskets_df
+    elif filters:  # weekday, channel and region, as the report's baskets
+        from .spark_report import report_baskets
+
+        b = report_baskets(spark, mart, level=level, since=since, until=until, filters=filters)
+    else:
+        b = baskets(spark, mart, level=level, since=since, until=until)
+    b = b.select("items").cache()
     try:
         rules, sets, _ = mine_rules(b, min_support=min_support, max_len=max_len,
                                     min_confidence=min_confidence, min_lift=min_lift,

@@ -21,26 +21,34 @@ __all__ = [
     "acquisition_costs",
     "aggregate",
     "at_risk",
+    "basket_summary",
     "campaign_frame",
     "category_propensity",
     "cluster_customers",
     "clv_figures",
     "clv_summary",
     "cohort_retention",
+    "count_customers",
     "count_rows",
     "credit_features",
+    "cross_sell",
+    "cross_sell_list",
     "customer_features",
     "customer_margin",
     "data_end",
     "data_gaps",
     "dedup_customers",
     "fit_clv",
+    "holdout_check",
     "kpi_summary",
     "lifetime_value",
+    "lift_by",
+    "lift_contrast",
     "list_ids",
     "list_summary",
     "margin_per_conversion",
     "mine_rules",
+    "next_purchase_rules",
     "order_counts",
     "order_values",
     "pareto_curve",
@@ -50,11 +58,13 @@ __all__ = [
     "profit_tiers",
     "quality_report",
     "quality_tables",
+    "report_baskets",
     "response_rates",
     "revenue_by",
     "revenue_lines",
     "rfm_customers",
     "rfm_scores",
+    "rules_about",
     "segment_migration",
     "segment_summary",
     "target_candidates",
@@ -65,6 +75,7 @@ __all__ = [
     "tier_summary",
     "top_customers",
     "value_list",
+    "with_names",
 ]
 
 # ---------------------------------------------------------------------- association rules
@@ -93,9 +104,10 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
     Parameters
     ----------
     eng : Engine
-    baskets : crmlib.baskets.Baskets, optional
-        The pandas baskets (needed on pandas; ignored on Spark, which builds its own from the mart
-        with ``level``, ``since``, ``until`` and ``filters``).
+    baskets : crmlib.baskets.Baskets or pyspark.sql.DataFrame, optional
+        The pandas baskets (needed on pandas); on Spark, baskets with an ``items`` column
+        (:func:`report_baskets`) to mine, else built from the mart with ``level``, ``since``,
+        ``until`` and ``filters``.
     min_support, min_confidence, min_lift, max_len, max_rules, sort_by, correction
         As :func:`crmlib.baskets.mine_rules`.
     max_consequent_len : int, optional
@@ -134,7 +146,7 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
         eng.session, eng.mart, min_support=min_support, min_confidence=min_confidence,
         min_lift=min_lift, max_len=max_len, max_rules=max_rules, sort_by=sort_by,
         correction=correction, level=level, since=since, until=until, filters=filters,
-        max_consequent_len=max_consequent_len)
+        max_consequent_len=max_consequent_len, baskets_df=baskets)
     return _canonical_order(rules, sort_by)
 
 
@@ -1182,3 +1194,182 @@ def data_gaps(eng: Engine, *, customers=None, campaigns=None, products=None, ord
     from ..segments import spark_coverage
 
     return spark_coverage.data_gaps(eng.session, eng.mart, campaigns=campaigns, products=products)
+
+
+# ---------------------------------------------------------------------- association rules report
+def report_baskets(eng: Engine, crm=None, *, level: str = "product", since=None, until=None,
+                   filters=None):
+    """The report's baskets: :func:`crmlib.baskets.make_baskets` from ``crm`` on pandas, a cached
+    Spark DataFrame (:func:`crmlib.baskets.spark_report.report_baskets`) from the mart on Spark.
+
+    Raises
+    ------
+    ParameterError
+        No ``crm`` on pandas; on Spark a ``segment`` filter.
+    """
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        if crm is None:
+            raise ParameterError("engines.report_baskets: the pandas engine needs `crm`.", name="crm")
+        orders = crm.orders(["order_id", "customer_id", "channel_id", "ordered_at"], since=since,
+                            until=until, allow_empty=False)
+        lines = crm.order_lines(["order_id", "product_id"], since=since, until=until)
+        return bk.make_baskets(lines, orders=orders,
+                               products=crm.products(["product_id", "name", "category", "subcategory"]),
+                               customers=crm.customers(["customer_id", "region"]),
+                               channels=crm.channels(["channel_id", "name", "kind"]),
+                               level=level, filters=filters)
+    from ..baskets import spark_report
+
+    return spark_report.report_baskets(eng.session, eng.mart, level=level, since=since,
+                                       until=until, filters=filters).cache()
+
+
+def basket_summary(eng: Engine, baskets, *, level: str = "product"):
+    """Counts, size histogram and item supports of the report's baskets (small, either engine).
+
+    Returns
+    -------
+    crmlib.baskets.spark_report.BasketSummary
+    """
+    from ..baskets import spark_report
+
+    if not eng.is_spark:
+        sizes = baskets.sizes().value_counts().sort_index()
+        return spark_report.BasketSummary(baskets.n_baskets, baskets.n_items, sizes.astype("int64"),
+                                          baskets.items, baskets.item_support(), baskets.level)
+    return spark_report.basket_summary(baskets, level=level)
+
+
+def lift_by(eng: Engine, baskets, rules: pd.DataFrame, by: str = "weekday", *,
+            top_n: int | None = 10) -> pd.DataFrame:
+    """:func:`crmlib.baskets.lift_by` on the engine (same table)."""
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        return bk.lift_by(baskets, rules, by, top_n=top_n)
+    from ..baskets import spark_report
+
+    return spark_report.lift_by(baskets, rules, by, top_n=top_n)
+
+
+def lift_contrast(eng: Engine, baskets, rules: pd.DataFrame, by: str = "weekday", value="Fri", *,
+                  top_n: int | None = 10) -> pd.DataFrame:
+    """:func:`crmlib.baskets.lift_contrast` on the engine (same table, same ParameterError)."""
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        return bk.lift_contrast(baskets, rules, by, value, top_n=top_n)
+    from ..baskets import spark_report
+
+    return spark_report.lift_contrast(baskets, rules, by, value, top_n=top_n)
+
+
+def cross_sell(eng: Engine, baskets, rules: pd.DataFrame, *, top_k: int = 3):
+    """Per-customer suggestions: :func:`crmlib.baskets.recommend`'s frame on pandas, the same
+    columns as a Spark DataFrame on Spark (it is customer-size; publish it, show a head)."""
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        return bk.recommend(baskets, rules, top_k=top_k) if len(rules) else pd.DataFrame()
+    from ..baskets import spark_report
+
+    return spark_report.recommend(baskets, rules, top_k=top_k)
+
+
+def count_customers(eng: Engine, frame) -> int:
+    """Distinct ``customer_id`` of a per-customer result (pandas or Spark)."""
+    if not eng.is_spark:
+        return int(frame["customer_id"].nunique()) if len(frame) else 0
+    from pyspark.sql import functions as F
+
+    return int(frame.agg(F.countDistinct("customer_id")).first()[0])
+
+
+def with_names(eng: Engine, frame, crm=None, *, head: int | None = None):
+    """``frame`` (per customer) with ``first_name`` / ``last_name``; on Spark only the first
+    ``head`` rows by (customer_id, rank) (a bounded top-N) are named and brought to pandas, or,
+    with ``head=None``, a Spark DataFrame joined on Spark (for a published list)."""
+    cols = ["customer_id", "first_name", "last_name"]
+    if not eng.is_spark:
+        out = frame.merge(crm.customers(cols), on="customer_id", how="left")
+        return out if head is None else out.head(head)
+    names = eng.table("dim_customer").select(*cols)
+    if head is None:
+        return frame.join(names, "customer_id", "left")
+    top = frame.orderBy("customer_id", "rank").limit(int(head))
+    return (top.join(names, "customer_id", "left").toPandas()
+            .sort_values(["customer_id", "rank"], kind="stable").reset_index(drop=True))
+
+
+def cross_sell_list(eng: Engine, suggestions, crm=None, *, names: bool = True):
+    """The cross-sell list file's rows (``customer_id, rank, product, rule, lift, confidence,
+    reason`` and, with ``names``, the customer's names): pandas, or a Spark DataFrame."""
+    cols = ["customer_id", "rank", "product", "rule", "lift", "confidence", "reason"]
+    if not eng.is_spark:
+        out = pd.DataFrame(columns=cols)
+        if len(suggestions):
+            out = suggestions.assign(product=suggestions["item"].astype(str),
+                                     rule=suggestions["because"].astype(str) + " -> "
+                                     + suggestions["item"].astype(str))[cols]
+        return with_names(eng, out, crm) if names and len(out) else out
+    from pyspark.sql import functions as F
+
+    out = (suggestions.withColumn("product", F.col("item"))
+           .withColumn("rule", F.concat_ws(" -> ", "because", "item")).select(*cols))
+    return with_names(eng, out) if names else out
+
+
+def rules_about(eng: Engine, baskets, targets, *, items=None, **kwargs) -> pd.DataFrame:
+    """:func:`crmlib.baskets.rules_about` on the engine; Spark needs the item labels ``items``."""
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        return bk.rules_about(baskets, targets, **kwargs)
+    from ..baskets import spark_report
+
+    return spark_report.rules_about(baskets, targets, items=items, **kwargs)
+
+
+def holdout_check(eng: Engine, baskets, months: int, *, min_support: float, min_confidence: float,
+                  min_lift: float | None = None, max_len: int | None = None) -> pd.DataFrame:
+    """Rules mined before the last ``months`` months, recounted on those months
+    (:func:`crmlib.baskets.split_at`, :func:`crmlib.baskets.mine_rules`,
+    :func:`crmlib.baskets.holdout_check`, or their Spark twins)."""
+    import warnings
+
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        earlier, later = bk.split_at(baskets, months)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mined = bk.mine_rules(earlier, min_support=min_support, min_confidence=min_confidence,
+                                  min_lift=min_lift, max_len=max_len)
+        return bk.holdout_check(mined, later)
+    from ..baskets import spark as baskets_spark
+    from ..baskets import spark_report
+
+    earlier, later, _ = spark_report.split_at(baskets, months)
+    rules, sets, _ = baskets_spark.mine_rules(earlier, min_support=min_support,
+                                              min_confidence=min_confidence, min_lift=min_lift,
+                                              max_len=max_len, max_rules=100_000)
+    mined = _canonical_order(baskets_spark.to_pandas(rules), "lift")
+    sets.unpersist()
+    mined.attrs.update(min_support=min_support, min_confidence=min_confidence)
+    return spark_report.holdout_check(mined, later)
+
+
+def next_purchase_rules(eng: Engine, baskets, *, within_days: int = 60,
+                        min_support: float = 0.001, min_confidence: float = 0.0) -> pd.DataFrame:
+    """:func:`crmlib.baskets.next_purchase_rules` on the engine (same table)."""
+    from .. import baskets as bk
+
+    if not eng.is_spark:
+        return bk.next_purchase_rules(baskets, within_days=within_days, min_support=min_support,
+                                      min_confidence=min_confidence)
+    from ..baskets import spark_report
+
+    return spark_report.next_purchase_rules(baskets, within_days=within_days,
+                                             min_support=min_support, min_confidence=min_confidence)
