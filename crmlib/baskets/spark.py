@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._validation import check_interval, check_one_of
 from ..definitions import as_timestamp
-from ..errors import EmptyDataError
+from ..errors import EmptyDataError, ParameterError
 from ..mart import table_path
 from . import rules as pandas_rules
 from ._fisher import fisher_greater
@@ -393,9 +393,9 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
     """The rules table of the mart's baskets, as :func:`crmlib.baskets.mine_rules` gives it.
 
     Parameters are :func:`crmlib.engines.analyses.mine_rules`'; ``filters`` takes
-    ``weekday`` (0-6 or day names), ``channel`` (ids, names or kinds) and ``region``.
-    ``baskets_df`` (an ``items`` column, e.g. :func:`crmlib.baskets.spark_report.report_baskets`)
-    is mined instead of building the baskets again.
+    ``weekday`` (0-6 or day names), ``channel`` (ids, names or kinds) and ``region``, applied
+    by the caller: ``baskets_df`` (an ``items`` column, e.g.
+    :func:`crmlib.baskets.spark_report.report_baskets`) is mined instead of building the baskets.
 
     Returns
     -------
@@ -407,10 +407,10 @@ def rules_from_mart(spark, mart, *, min_support: float = 0.01, min_confidence: f
     filters = dict(filters or {})
     if baskets_df is not None:  # the caller's baskets (windowed and filtered already)
         b = baskets_df
-    elif filters:  # weekday, channel and region, as the report's baskets
-        from .spark_report import report_baskets
-
-        b = report_baskets(spark, mart, level=level, since=since, until=until, filters=filters)
+    elif filters:  # built by crmlib.engines.analyses.mine_rules (spark_report builds on this module)
+        raise ParameterError("baskets.spark.rules_from_mart: with 'filters', pass the filtered "
+                             "baskets as baskets_df (crmlib.baskets.spark_report.report_baskets).",
+                             name="filters")
     else:
         b = baskets(spark, mart, level=level, since=since, until=until)
     b = b.select("items").cache()

@@ -142,6 +142,11 @@ def mine_rules(eng: Engine, baskets=None, *, min_support: float = 0.01, min_conf
 
     from ..baskets import spark as baskets_spark
 
+    if baskets is None and filters:  # weekday, channel and region: the report's baskets
+        from ..baskets.spark_report import report_baskets
+
+        baskets = report_baskets(eng.session, eng.mart, level=level, since=since, until=until,
+                                 filters=filters)
     rules = baskets_spark.rules_from_mart(
         eng.session, eng.mart, min_support=min_support, min_confidence=min_confidence,
         min_lift=min_lift, max_len=max_len, max_rules=max_rules, sort_by=sort_by,
