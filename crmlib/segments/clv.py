@@ -54,6 +54,8 @@ __all__ = [
 
 #: Time units of :func:`clv_summary` and their length in days (a month is 365.25 / 12 days).
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+#: Decimals money sums are rounded to before a mean (so both engines give the same bits).
+MONEY_DECIMALS = 6
 #: lifetimes' ``freq`` codes for the same units.
 _FREQ = {"D": "day", "W": "week", "M": "month"}
 
@@ -141,6 +143,9 @@ def clv_summary(transactions, *, as_of=None, time_unit=None, freq=None,
         empty.attrs.update(attrs, dropped_customers=attrs["customers_in"], first_purchase_moved=0)
         return empty
     daily = tx.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
+    # sums rounded to 1e-6 (money is in cents): the Spark twin adds in another order, and the
+    # flat Gamma-Gamma likelihood turns last-bit differences into 1e-7 in its parameters
+    daily["amount"] = daily["amount"].round(MONEY_DECIMALS)
     daily = daily.sort_values(["customer_id", "day"], kind="stable")
     g = daily.groupby("customer_id")
     first = g["day"].min()
@@ -150,7 +155,8 @@ def clv_summary(transactions, *, as_of=None, time_unit=None, freq=None,
     out["recency"] = (last - first).dt.days.astype(float) / unit
     out["T"] = (day - first).dt.days.astype(float) / unit
     is_first = daily["day"].eq(daily["customer_id"].map(first))
-    repeat = daily[~is_first].groupby("customer_id")["amount"].mean()
+    by = daily[~is_first].groupby("customer_id")["amount"]
+    repeat = by.sum().round(MONEY_DECIMALS) / by.count()
     out["monetary_value"] = repeat.reindex(out.index).fillna(0.0).astype(float)
     out["first_purchase"] = first
     out.index = out.index.rename("customer_id")

@@ -68,14 +68,17 @@ def clv_summary(orders, *, as_of, time_unit="day", zero_is_purchase=False):
     observed = F.col("day") <= F.lit(day.date())
     purchase = observed & ((F.col("amount") >= 0) if zero_is_purchase else (F.col("amount") > 0))
     tx = tx.withColumn("_obs", observed).withColumn("_buy", purchase)
-    daily = (tx.where("_buy").groupBy("customer_id", "day").agg(F.sum("amount").alias("amount")))
+    # rounded as crmlib.segments.clv rounds them (half to even, as numpy), so the means agree to the bit
+    daily = (tx.where("_buy").groupBy("customer_id", "day")
+             .agg(F.bround(F.sum("amount"), seg_clv.MONEY_DECIMALS).alias("amount")))
     first_day = F.min("day").over(_by_customer())
     daily = daily.withColumn("_first", first_day)
     repeat = F.col("day") > F.col("_first")
     out = (daily.groupBy("customer_id")
            .agg(F.min("day").alias("first_purchase"), F.max("day").alias("_last"),
                 (F.count("*") - 1).alias("frequency"),
-                F.avg(F.when(repeat, F.col("amount"))).alias("_mean_repeat")))
+                (F.bround(F.sum(F.when(repeat, F.col("amount"))), seg_clv.MONEY_DECIMALS)
+                 / F.count(F.when(repeat, F.lit(1)))).alias("_mean_repeat")))
     out = out.select(
         F.col("customer_id").cast("long").alias("customer_id"), F.col("frequency").cast("long"),
         (F.datediff("_last", "first_purchase").cast("double") / F.lit(unit)).alias("recency"),
