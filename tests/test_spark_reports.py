@@ -39,10 +39,6 @@ from crmlib.report import runner
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 REPORTS = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
-#: reports that still load pandas fact tables on Spark: a bar of issue 14 not met (strict xfail,
-#: so the day one of them runs on Spark the test says so)
-NOT_ON_SPARK_YET = {"sales_performance": "sales_performance still builds the pandas star of order lines "
-                                         "on engine spark (issue 14, not done)"}
 WINDOW_WARNING = "No Partition Defined for Window operation"
 REL_TOL = 1e-9
 FITTED_TOLERANCE = 0.05
@@ -111,9 +107,7 @@ def assert_same_metrics(ref: dict, got: dict, report: str) -> None:
 
 # ------------------------------------------------------------------------------- (a) and (c)
 
-@pytest.mark.parametrize("report", [
-    pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=NOT_ON_SPARK_YET[r])) if r in NOT_ON_SPARK_YET
-    else r for r in REPORTS])
+@pytest.mark.parametrize("report", REPORTS)
 def test_a_report_on_spark_records_the_pandas_metrics(setting, report):
     on_pandas = run(setting, report, "pandas")
     on_spark = run(setting, report, "spark")
@@ -190,7 +184,6 @@ def standalone(setting, tmp_path, request):
     return url
 
 
-@pytest.mark.xfail(bool(NOT_ON_SPARK_YET), strict=True, reason="; ".join(NOT_ON_SPARK_YET.values()))
 def test_run_all_on_a_standalone_cluster(setting, standalone, tmp_path, capsys):
     reports = tmp_path / "reports"
     code = main(["run", "all", "--engine", "spark", "--spark-master", standalone, "--db", setting["url"],

@@ -37,12 +37,15 @@ from .ops import (
 )
 from .review import (
     COMPARE_TEXT,
+    ENDS_COLUMNS,
     EXPLAINED_COLUMNS,
     ReviewPeriod,
     Selection,
+    customer_ends,
     explain_flags,
     findings,
     flag_table,
+    pick_ends,
     resolve_period,
     segments_at,
     select,
@@ -66,6 +69,6 @@ __all__ = [
     "parse_period", "pivot", "rank_within", "roll_up", "rule_text", "share_of_total", "slice_",
     "subtree", "table_html", "with_segments",
     # review: the steps of the sales_performance report
-    "COMPARE_TEXT", "EXPLAINED_COLUMNS", "ReviewPeriod", "Selection", "explain_flags", "findings",
-    "flag_table", "resolve_period", "segments_at", "select",
+    "COMPARE_TEXT", "ENDS_COLUMNS", "EXPLAINED_COLUMNS", "ReviewPeriod", "Selection", "customer_ends",
+    "explain_flags", "findings", "flag_table", "pick_ends", "resolve_period", "segments_at", "select",
 ]

@@ -44,6 +44,8 @@ _DATE_ORDER = ("day", "month", "quarter", "year")  # nested date levels, fine to
 
 def choose_engine(star: Star, engine: str, *, where: str) -> str:
     check_one_of(engine, CUBE_ENGINES, name="engine", where=where)
+    if star.is_summary:  # a few rows per dimension combination: numpy sums them
+        return "pandas"
     if engine == "auto":
         big = DUCKDB_MIN_ROWS is not None and len(star.fact) >= DUCKDB_MIN_ROWS
         return "duckdb" if big else "pandas"
@@ -121,6 +123,13 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
     """One frame per grouping set: the set's level codes, then the measures."""
     sets = [tuple(s) for s in sets]
     measures = tuple(measures)
+    if star.date_grain == "month":
+        fine = sorted({lvl for s in sets for lvl in s if lvl in ("day", "week")} |
+                      {lvl for lvl in allowed if lvl in ("day", "week")})
+        if fine:
+            raise ParameterError(f"cube: this summary star holds months, so it cannot group or filter "
+                                 f"by {fine}; use month, quarter or year (or the star of order lines).",
+                                 name="by")
     mask = fact_mask(star, allowed)
     rows = None if mask is None else np.flatnonzero(mask)
     # margin and gross follow from the others, so the pass over the lines sums only these
@@ -140,9 +149,9 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
         base = bases[base_key]
         res = _roll(star, base, base_key, s, [c for c in [*summed, "orders"] if c in base.columns])
         if count_orders and not with_orders:
-            res = _distinct(star, s, res, "order_key", rows)
+            res = _distinct(star, s, res, "order_key", rows, allowed)
         if "customers" in measures:
-            res = _distinct(star, s, res, "customer_key", rows)
+            res = _distinct(star, s, res, "customer_key", rows, allowed)
         if "margin" in measures:
             res["margin"] = res["revenue"] - res["cost"]
         if "gross" in measures:
@@ -238,19 +247,19 @@ def _base(star: Star, base_key, additive: list[str], with_orders: bool, rows, en
     n = len(star.fact) if rows is None else len(rows)
     parts = [_key_values(star, dim, level, rows) for dim, level in base_key]
     ids, keys, n_groups = _group_ids([p[0] for p in parts], [p[1] for p in parts], n)
-    lines = np.bincount(ids, minlength=n_groups)
+    present = np.bincount(ids, minlength=n_groups)
     data = {}
-    for m in additive:
-        if m == "lines":
-            data[m] = lines
-        else:
+    for m in [*additive, *(["orders"] if with_orders and star.is_summary else [])]:
+        if m == "lines" and not star.is_summary:
+            data[m] = present
+        else:  # a summary star's rows carry their lines and first-line order counts as columns
             values = star.fact[m].to_numpy()
             values = values if rows is None else values[rows]
             data[m] = np.bincount(ids, weights=values, minlength=n_groups)
-    if with_orders:
+    if with_orders and not star.is_summary:
         first = _first_line_of_order(star, rows)
         data["orders"] = np.bincount(ids[first], minlength=n_groups)
-    keep = lines > 0
+    keep = present > 0
     frame = pd.DataFrame({k: v[keep] for k, v in data.items()}, copy=False)
     for name, col, (_v, _card, lo) in zip(names, _split(keys[keep], [p[1] for p in parts]), parts,
                                           strict=True):
@@ -308,9 +317,17 @@ def _date_map(star: Star, from_level: str, to_level: str, ordinals: np.ndarray) 
 
 
 def _distinct(star: Star, levels: tuple[str, ...], res: pd.DataFrame, entity: str,
-              rows) -> pd.DataFrame:
+              rows, allowed: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Count distinct ``entity`` (order_key / customer_key) per group of ``res``."""
     name = "orders" if entity == "order_key" else "customers"
+    if star.is_summary:  # counted where the order lines are, under the star's filters and ``allowed``
+        every = {lvl: member_codes(star, lvl, members, where="cube") for lvl, members in star.filters.items()}
+        for lvl, codes in allowed.items():
+            every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
+        counted = star.counter(star, tuple(levels), name, every)
+        if not levels:
+            return res.assign(**{name: [int(counted[name].sum())]})
+        return res.merge(counted, on=list(levels), how="left").fillna({name: 0})
     by_order = set(_dims(levels)) <= ORDER_DIMS
     if by_order:  # one line per order is enough: the group is the same for every line
         first = _first_line_of_order(star, rows)

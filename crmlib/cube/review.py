@@ -20,8 +20,8 @@ from .metrics import COMPARE_TO, attainment, base_period, growth, parse_period
 from .ops import aggregate, dice, subtree
 from .star import HIERARCHIES, Star
 
-__all__ = ["COMPARE_TEXT", "EXPLAINED_COLUMNS", "ReviewPeriod", "Selection", "explain_flags", "findings",
-           "flag_table", "resolve_period", "segments_at", "select"]
+__all__ = ["COMPARE_TEXT", "ENDS_COLUMNS", "EXPLAINED_COLUMNS", "ReviewPeriod", "Selection", "customer_ends",
+           "explain_flags", "findings", "flag_table", "pick_ends", "resolve_period", "segments_at", "select"]
 
 #: How each ``compare_to`` reads in a sentence ('... compared with the same period last year').
 COMPARE_TEXT = {"sply": "the same period last year", "previous": "the period before",
@@ -29,6 +29,8 @@ COMPARE_TEXT = {"sply": "the same period last year", "previous": "the period bef
 #: Columns of :func:`explain_flags` (rep-hierarchy columns of the decomposition may follow).
 EXPLAINED_COLUMNS = ("period", "level", "member", "revenue", "reference", "attainment", "reason",
                      "volume_effect", "price_effect", "mix_effect", "driver")
+#: Columns of :func:`customer_ends`.
+ENDS_COLUMNS = ("customer_region", "group", "customer_id", "revenue", "orders")
 _EFFECTS = ("volume_effect", "price_effect", "mix_effect", "driver")
 _DRIVER_WORDS = {"volume": "fewer units sold", "price": "lower net prices", "mix": "a weaker product mix"}
 
@@ -207,6 +209,57 @@ def segments_at(orders: pd.DataFrame, order_lines: pd.DataFrame, customers: pd.D
     rfm = segments.rfm_scores(segments.rfm_table(tx, as_of=start - pd.Timedelta(days=1),
                                                  customers=customers))
     return rfm[["customer_id", "segment"]]
+
+
+def customer_ends(star: Star, *, where: Mapping | None = None, n: int = 3) -> pd.DataFrame:
+    """The ``n`` customers with the most and the ``n`` with the least revenue in each customer region.
+
+    Parameters
+    ----------
+    star : Star
+        A star of order lines (it has the ``customer`` level). On Spark,
+        :func:`crmlib.cube.spark.customer_ends` gives the same table from a summary star.
+    where : dict, optional
+        Dice, as for :func:`~crmlib.cube.ops.aggregate` (e.g. ``{'quarter': ['2025Q2']}``).
+    n : int, default=3
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`ENDS_COLUMNS`: per region the top ``n`` ('top 3') and the bottom ``n`` ('bottom 3')
+        customers by revenue (ties by customer id; a region with fewer than ``2 n`` customers
+        lists some in both), regions in order, top before bottom, revenue descending.
+    """
+    n = _check_n(n, where="cube.customer_ends")
+    if star.is_summary:
+        raise ParameterError("cube.customer_ends: a summary star has no single customers; use "
+                             "crmlib.cube.spark.customer_ends (or engines.analyses.customer_ends).", name="star")
+    per = aggregate(star, ["customer"], measures=["revenue", "orders"], where=where)
+    per = pd.DataFrame({"customer_region": per["customer_region"].astype(str),
+                        "customer_id": per["customer"].astype("int64"),
+                        "revenue": per["revenue"], "orders": per["orders"]})
+    return pick_ends(per, n=n)
+
+
+def pick_ends(per_customer: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
+    """:func:`customer_ends`' table from per-customer ``customer_region``, ``customer_id``,
+    ``revenue``, ``orders`` (or from each part's candidates: the ends of the ends are the ends)."""
+    n = _check_n(n, where="cube.pick_ends")
+    ranked = per_customer.sort_values(["customer_region", "revenue", "customer_id"], ascending=[True, False, True],
+                                      kind="stable")
+    rank = ranked.groupby("customer_region", sort=False).cumcount()
+    size = ranked.groupby("customer_region", sort=False)["customer_id"].transform("size")
+    top = ranked[(rank < n).to_numpy()].assign(group=f"top {n}")
+    bottom = ranked[(rank >= size - n).to_numpy()].assign(group=f"bottom {n}")
+    ends = pd.concat([top, bottom]).sort_values(["customer_region", "group", "revenue"],
+                                                ascending=[True, False, False], kind="stable")
+    return ends[list(ENDS_COLUMNS)].reset_index(drop=True)
+
+
+def _check_n(n, *, where: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int,)) or n < 1:
+        raise ParameterError(f"{where}: n must be a positive whole number; got {n!r}.", name="n")
+    return int(n)
 
 
 def explain_flags(star: Star, *, to: str = "rep", selected: tuple[str, str] | None = None,

@@ -1,8 +1,16 @@
-"""The sales cube on Spark, from the mart: aggregates by date level, and roll-ups with sub-totals.
+"""The sales cube on Spark, from the mart: aggregates by date level, roll-ups with sub-totals, and
+the summary star the sales review runs on.
 
 :func:`aggregate` is :func:`crmlib.cube.aggregate` for date levels on the mart (what
 :func:`crmlib.engines.analyses.aggregate` calls on the Spark engine); :func:`rollup` gives
 Spark's sub-totals by any mart levels.
+
+:func:`summary_star` is the :class:`~crmlib.cube.star.Star` of the whole review with its fact
+summed on Spark per month, product, channel, rep, customer region and segment: bounded by the
+dimensions, not by order lines or customers. Every cube function runs on it unchanged; the counts
+that do not add up (customers; orders per product level) are counted on Spark, where the order
+lines stay (the star's ``counter``). :func:`segments_at` gives the RFM segments at a period's
+start and :func:`customer_ends` the top and bottom customers per region, both on Spark.
 
 Levels: ``year``, ``quarter``, ``month`` (from ``dim_date``), ``region`` and ``channel_kind`` /
 ``channel`` (from ``dim_channel``), ``category`` / ``subcategory`` / ``product`` (from
@@ -15,13 +23,18 @@ Measures (names from :data:`crmlib.definitions.MEASURES`): ``revenue`` (sum of `
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .._validation import check_one_of
 from ..definitions import DATE_LEVELS, REVENUE_STATUSES
+from ..errors import DataContractError, ParameterError
 from ..mart import table_path
+from .review import pick_ends
+from .star import DIM_KEY, DIMENSION, UNKNOWN, Star, date_dimension, dimensions, labels
 
-__all__ = ["LEVELS", "MART_MEASURES", "MEASURES", "aggregate", "rollup", "sales"]
+__all__ = ["LEVELS", "MART_MEASURES", "MEASURES", "SUMMARY_GRAIN", "aggregate", "customer_ends", "rollup", "sales",
+           "segments_at", "summary_star"]
 
 LEVELS = {
     "year": ("d", "year"), "quarter": ("d", "quarter"), "month": ("d", "month"),
@@ -129,3 +142,251 @@ def aggregate(spark, mart, by, *, measures, statuses=REVENUE_STATUSES, slices=No
     for m in measures:
         out[m] = frame[m].astype("int64" if MART_MEASURES[m][0] != "sum" or m == "quantity" else "float64")
     return out.sort_values(list(by), kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- the summary star
+#: What one row of a summary star's fact stands for.
+SUMMARY_GRAIN = ("month", "product", "channel", "rep", "customer_region", "segment")
+_EPOCH = "date'1970-01-01'"
+
+
+def segments_at(spark, mart, *, start):
+    """Each customer's RFM segment as of the day before ``start``: :func:`crmlib.cube.segments_at`
+    on Spark (every customer of ``dim_customer``; 'No Purchase' without a purchase before it).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``customer_id``, ``segment``: one row per customer, for :func:`summary_star`.
+    """
+    from pyspark.sql import functions as F
+
+    from ..segments import spark_rfm
+
+    start = pd.Timestamp(start).normalize()
+    orders = spark_rfm.order_values(spark, mart).where(F.to_date("ordered_at") < F.lit(start.date()))
+    customers = spark.read.parquet(table_path(mart, "dim_customer")).select("customer_id")
+    scored = spark_rfm.scored_customers(orders, customers, as_of=start - pd.Timedelta(days=1))
+    return scored.select("customer_id", "segment")
+
+
+def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> Star:
+    """The sales star of the mart, its fact summed on Spark to :data:`SUMMARY_GRAIN`.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    mart : str or path
+    segments : pyspark.sql.DataFrame, optional
+        ``customer_id``, ``segment`` (e.g. :func:`segments_at`); without it there is no segment
+        level. Customers not listed get '(unknown)'.
+    statuses : tuple of str, default=REVENUE_STATUSES
+        Order statuses whose lines are sales.
+
+    Returns
+    -------
+    Star
+        ``date_grain='month'``; the customer dimension has one row per (customer region, segment)
+        and no ``customer`` level. Sums, line counts, order counts along date, rep, channel and
+        customer levels are added up in pandas from the summary rows; distinct customers, and
+        orders per product level, are counted on Spark over the order lines, which Spark keeps
+        (persisted) while the star is in use. Every figure equals :func:`crmlib.cube.load_star`'s
+        star's, except for the order of floating-point additions.
+
+    Raises
+    ------
+    DataContractError
+        Order lines whose product, channel or rep is not in its dimension.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    statuses = tuple([statuses] if isinstance(statuses, str) else statuses)
+    read = lambda name: spark.read.parquet(table_path(mart, name))  # noqa: E731
+
+    # -- dimensions: small tables, built as crmlib.cube.build_star builds them --------------
+    dims = dimensions(read("dim_product").toPandas(), read("dim_channel").toPandas(), read("dim_rep").toPandas(),
+                      read("dim_rep_target").toPandas())
+    product_dim, channel_dim, rep_dim, targets = dims["product"], dims["channel"], dims["rep"], dims["targets"]
+    kept = read("fact_orders").where(F.col("status").isin(list(statuses)))
+    span = kept.agg(F.expr(f"min(datediff(to_date(ordered_at), {_EPOCH}))").alias("lo"),
+                    F.expr(f"max(datediff(to_date(ordered_at), {_EPOCH}))").alias("hi"),
+                    F.count("*").alias("n")).first()
+    if span["n"]:
+        day1 = int(span["hi"])
+        day0 = int(np.datetime64(np.datetime64(int(span["lo"]), "D"), "M").astype("datetime64[D]").astype(np.int64))
+    else:
+        day0 = day1 = int(np.datetime64("2000-01-01", "D").astype(np.int64))
+    date_dim = date_dimension(day0, day1)  # from the first day of the first month: month keys index it
+
+    # -- customer groups: (region, segment) of every customer with a kept order --------------
+    people = read("dim_customer").select(F.col("customer_id").cast("long").alias("customer_id"),
+                                         F.col("region").cast("string").alias("_region"))
+    if segments is not None:
+        people = people.join(segments.select(F.col("customer_id").cast("long").alias("customer_id"),
+                                             F.col("segment").cast("string").alias("_segment")),
+                             "customer_id", "full")
+    buyers = kept.select(F.col("customer_id").cast("long").alias("customer_id")).distinct()
+    label = lambda c: F.coalesce(F.col(c), F.lit(UNKNOWN)).alias(c)  # noqa: E731
+    group_cols = ["_region", "_segment"] if segments is not None else ["_region"]
+    labelled = buyers.join(people, "customer_id", "left").select("customer_id", *[label(c) for c in group_cols])
+    groups = labelled.select(*group_cols).distinct().toPandas().sort_values(group_cols).reset_index(drop=True)
+    customer_dim = pd.DataFrame({"customer_region": labels(groups["_region"].to_numpy(dtype=object))})
+    if segments is not None:
+        customer_dim["segment"] = labels(groups["_segment"].to_numpy(dtype=object))
+    groups["customer_key"] = np.arange(len(groups), dtype=np.int32)
+
+    # -- the order lines, keyed like a star's fact ------------------------------------------
+    small = lambda frame: F.broadcast(spark.createDataFrame(frame))  # noqa: E731
+    keys = {
+        "product": pd.DataFrame({"product_id": product_dim["product_id"].astype("int64"),
+                                 "product_key": np.arange(len(product_dim), dtype=np.int32)}),
+        "channel": pd.DataFrame({"channel_id": channel_dim["channel_id"].astype("int64"),
+                                 "channel_key": np.arange(len(channel_dim), dtype=np.int32)}),
+        "rep": pd.DataFrame({"rep_id": rep_dim["rep_id"].astype("int64"),
+                             "rep_key": np.arange(len(rep_dim), dtype=np.int32)}),
+    }
+    first = F.min("line_no").over(Window.partitionBy("order_id"))  # one line per order counts it
+    lines = (read("fact_sales").where(F.col("status").isin(list(statuses)))
+             .select(F.col("order_id").cast("long").alias("order_id"), "line_no",
+                     F.col("customer_id").cast("long").alias("customer_id"),
+                     F.col("product_id").cast("long").alias("product_id"),
+                     F.col("channel_id").cast("long").alias("channel_id"),
+                     F.coalesce(F.col("rep_id").cast("long"), F.lit(-1)).alias("rep_id"),
+                     F.expr(f"datediff(make_date(int(date_key div 10000), int(date_key div 100 % 100), 1), {_EPOCH})")
+                     .cast("int").alias("date_key"),
+                     F.col("quantity").cast("long").alias("quantity"),
+                     F.col("net_amount").alias("revenue"),
+                     (F.col("gross_amount") - F.col("net_amount")).alias("discount"),
+                     F.col("cost_amount").alias("cost"))
+             .withColumn("first", (F.col("line_no") == first).cast("int"))
+             .join(labelled, "customer_id", "left")
+             .join(small(groups[[*group_cols, "customer_key"]]), group_cols, "left")
+             .join(small(keys["product"]), "product_id", "left")
+             .join(small(keys["channel"]), "channel_id", "left")
+             .join(small(keys["rep"]), "rep_id", "left")
+             .select("order_id", "customer_id", "date_key", "product_key", "customer_key", "channel_key", "rep_key",
+                     "product_id", "channel_id", "rep_id", "quantity", "revenue", "discount", "cost", "first"))
+    lines = lines.persist(StorageLevel.MEMORY_AND_DISK)  # read again for every distinct count
+
+    dim_keys = ["date_key", "product_key", "customer_key", "channel_key", "rep_key"]
+    fact = (lines.groupBy(*dim_keys, "product_id", "channel_id", "rep_id")
+            .agg(F.sum("quantity").alias("quantity"), F.sum("revenue").alias("revenue"),
+                 F.sum("discount").alias("discount"), F.sum("cost").alias("cost"),
+                 F.count("*").alias("lines"), F.sum("first").alias("orders"))
+            .toPandas())
+    for key, ids, table in (("product_key", "product_id", "products"), ("channel_key", "channel_id", "channels"),
+                            ("rep_key", "rep_id", "sales_reps")):
+        bad = fact.loc[fact[key].isna(), ids].unique()
+        if len(bad):
+            lines.unpersist()
+            raise DataContractError(f"cube.spark.summary_star: order lines point to {len(bad)} {ids} value(s) "
+                                    f"not in {table}: {sorted(bad.tolist())[:5]}.")
+    fact = fact.drop(columns=["product_id", "channel_id", "rep_id"])
+    fact = fact.sort_values(dim_keys, kind="stable").reset_index(drop=True)
+    for c in dim_keys:
+        fact[c] = fact[c].astype(np.int32)
+    for c in ("quantity", "lines", "orders"):
+        fact[c] = fact[c].astype(np.int64)
+    for c in ("revenue", "discount", "cost"):
+        fact[c] = fact[c].astype(np.float64)
+    return Star(fact=fact, dims={"date": date_dim, "product": product_dim, "customer": customer_dim,
+                                 "channel": channel_dim, "rep": rep_dim},
+                targets=targets, day0=day0, n_orders=int(span["n"]), statuses=statuses,
+                date_grain="month", counter=_LineCounter(spark, lines))
+
+
+class _LineCounter:
+    """A summary star's distinct counts, over the order lines Spark keeps (``lines``)."""
+
+    def __init__(self, spark, lines):
+        self.spark, self.lines = spark, lines
+
+    def coded(self, star: Star, levels, allowed):
+        """The lines with one code column per level of ``levels`` and ``allowed``, filtered to the
+        allowed codes (star's levels mapped through broadcast lookups of its dimensions)."""
+        from pyspark.sql import functions as F
+
+        out = self.lines
+        for level in dict.fromkeys([*levels, *allowed]):
+            dim = DIMENSION[_level_hierarchy(level)]
+            key = DIM_KEY[dim]
+            codes = star.level_codes(level).astype(np.int64)
+            if dim == "date":  # month keys are first days: look those up only
+                days = star.day0 + np.arange(len(codes))
+                firsts = star.dims["date"]["month"].to_numpy()
+                starts = np.r_[True, firsts[1:] != firsts[:-1]]
+                lookup = pd.DataFrame({key: days[starts].astype(np.int32), level: codes[starts]})
+            else:
+                lookup = pd.DataFrame({key: np.arange(len(codes), dtype=np.int32), level: codes})
+            out = out.join(F.broadcast(self.spark.createDataFrame(lookup)), key, "inner")
+            if level in allowed:
+                out = out.where(F.col(level).isin([int(c) for c in np.asarray(allowed[level])]))
+        return out
+
+    def __call__(self, star: Star, levels, name: str, allowed) -> pd.DataFrame:
+        from pyspark.sql import functions as F
+
+        entity = "order_id" if name == "orders" else "customer_id"
+        coded = self.coded(star, levels, allowed)
+        grouped = coded.groupBy(*levels) if levels else coded
+        frame = grouped.agg(F.countDistinct(entity).alias(name)).toPandas()
+        for level in levels:
+            frame[level] = frame[level].astype(np.int64)
+        frame[name] = frame[name].astype(np.int64)
+        return frame
+
+
+def _level_hierarchy(level: str) -> str:
+    from .star import LEVELS as STAR_LEVELS
+
+    return STAR_LEVELS[level]
+
+
+def customer_ends(star: Star, *, where=None, n: int = 3) -> pd.DataFrame:
+    """:func:`crmlib.cube.customer_ends` of a :func:`summary_star`: computed on Spark.
+
+    Revenue and orders per customer are summed on Spark; each partition keeps only its ``n``
+    largest and ``n`` smallest per region, and the driver picks the ends of those: exact (a
+    region's ends are among its parts' ends), and the driver holds at most 2 n rows per partition
+    and region. No sort or window over the customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`crmlib.cube.ENDS_COLUMNS`.
+    """
+    from pyspark.sql import functions as F
+
+    from . import _engine
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"cube.spark.customer_ends: n must be a positive whole number; got {n!r}.", name="n")
+    if not star.is_summary or not isinstance(star.counter, _LineCounter):
+        from .review import customer_ends as on_lines
+
+        return on_lines(star, where=where, n=n)
+    allowed = _engine.resolve_where(star, where, where="cube.spark.customer_ends")
+    every = {lvl: _engine.member_codes(star, lvl, members, where="cube.spark.customer_ends")
+             for lvl, members in star.filters.items()}
+    for lvl, codes in allowed.items():
+        every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
+    coded = star.counter.coded(star, ["customer_region"], every)
+    per = (coded.groupBy("customer_id", "customer_region")
+           .agg(F.sum("revenue").alias("revenue"), F.countDistinct("order_id").alias("orders")))
+
+    def ends(chunks):
+        for chunk in chunks:  # the ends of each partition: n from the top, n from the bottom
+            ranked = chunk.sort_values(["customer_region", "revenue", "customer_id"],
+                                       ascending=[True, False, True], kind="stable")
+            head = ranked.groupby("customer_region", sort=False).head(n)
+            tail = ranked.groupby("customer_region", sort=False).tail(n)
+            yield pd.concat([head, tail]).drop_duplicates(["customer_id"])
+
+    schema = "customer_id long, customer_region long, revenue double, orders long"
+    cand = per.select("customer_id", "customer_region", "revenue", "orders").mapInPandas(ends, schema).toPandas()
+    regions = star.decode("customer_region", cand["customer_region"].to_numpy(dtype=np.int64))
+    cand = cand.assign(customer_region=np.asarray(regions, dtype=object).astype(str))
+    # every region's n largest and n smallest are among the candidates, so they are the candidates' ends
+    return pick_ends(cand, n=n)

@@ -33,7 +33,7 @@ exactly one member of every level and children always sum to their parent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -64,6 +64,9 @@ __all__ = [
     "NA_CODE",
     "UNKNOWN",
     "build_star",
+    "date_dimension",
+    "dimensions",
+    "labels",
     "load_star",
     "with_segments",
 ]
@@ -110,6 +113,16 @@ class Star:
         Slices and dices applied to the fact so far (level -> tuple of members).
     statuses : tuple of str
         Order statuses kept in the fact.
+    date_grain : {'day', 'month'}
+        The finest date of the fact: 'month' for a summary star (its ``date_key`` is the month's
+        first day), which cannot group by day or week.
+    counter : callable, optional
+        Set on a *summary star* (:func:`crmlib.cube.spark.summary_star`), whose fact holds sums
+        per combination of dimension keys (with the columns ``lines`` and ``orders``, the orders
+        whose first line falls in the row) instead of order lines. Distinct counts that do not add
+        up (customers; orders per product level) are asked of it: ``counter(star, levels, name,
+        allowed)`` returns the level codes and the count ``name`` ('orders' or 'customers') per
+        group, counted where the order lines are.
     """
 
     fact: pd.DataFrame
@@ -119,6 +132,13 @@ class Star:
     n_orders: int = 0
     filters: dict = field(default_factory=dict)
     statuses: tuple[str, ...] = REVENUE_STATUSES
+    date_grain: str = "day"
+    counter: Callable | None = field(default=None, repr=False)
+
+    @property
+    def is_summary(self) -> bool:
+        """Whether the fact holds pre-aggregated rows (a summary star) rather than order lines."""
+        return self.counter is not None
 
     @property
     def levels(self) -> list[str]:
@@ -133,7 +153,9 @@ class Star:
 
     def __repr__(self) -> str:
         filt = f", filters={self.filters}" if self.filters else ""
-        return f"<Star {len(self.fact):,} order lines, statuses={list(self.statuses)}{filt}>"
+        rows = (f"{len(self.fact):,} summary rows by {self.date_grain}" if self.is_summary
+                else f"{len(self.fact):,} order lines")
+        return f"<Star {rows}, statuses={list(self.statuses)}{filt}>"
 
     # -- codes: what the engines group by ------------------------------------------------
     def level_codes(self, level: str) -> np.ndarray:
@@ -302,6 +324,10 @@ def with_segments(star: Star, segments: pd.DataFrame) -> Star:
         A new star sharing the fact; the original is unchanged.
     """
     check_columns(segments, ("customer_id", "segment"), where="cube.with_segments(segments)")
+    if star.is_summary:
+        raise ParameterError("cube.with_segments: a summary star groups customers by region and segment; "
+                             "build it with its segments (crmlib.cube.spark.summary_star(segments=...)).",
+                             name="star")
     dim = star.dims["customer"].copy()
     seg = segments.drop_duplicates("customer_id").set_index("customer_id")["segment"]
     dim["segment"] = _labels(seg.reindex(dim["customer_id"].to_numpy()).to_numpy(dtype=object))
@@ -341,6 +367,26 @@ def load_star(crm, *, since=None, until=None, segments: str | pd.DataFrame | Non
 
 
 # ---------------------------------------------------------------------- dimension builders
+def dimensions(products: pd.DataFrame, channels: pd.DataFrame, sales_reps: pd.DataFrame,
+               rep_targets: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The ``product``, ``channel`` and ``rep`` dimension frames and the ``targets`` frame, as
+    :func:`build_star` makes them: for a star whose fact is built elsewhere
+    (:func:`crmlib.cube.spark.summary_star`)."""
+    rep = _rep_dim(sales_reps)
+    return {"product": _product_dim(products), "channel": _channel_dim(channels), "rep": rep,
+            "targets": _targets(rep_targets, rep)}
+
+
+def date_dimension(day0: int, day1: int) -> pd.DataFrame:
+    """The date dimension from day ``day0`` to ``day1`` (days since 1970-01-01), as in a Star."""
+    return _date_dim(day0, day1)
+
+
+def labels(values) -> pd.Categorical:
+    """A level's categorical of labels, as a Star's dimensions hold them (missing: '(unknown)')."""
+    return _labels(values)
+
+
 def _labels(values, *, ids=None) -> pd.Categorical:
     """Categorical of text labels; missing -> '(unknown)'; duplicate labels get ' (#id)' appended."""
     text = pd.Series(values, dtype="object").where(pd.notna(values), UNKNOWN).astype(str).to_numpy()

@@ -33,6 +33,7 @@ __all__ = [
     "credit_features",
     "cross_sell",
     "cross_sell_list",
+    "customer_ends",
     "customer_features",
     "customer_margin",
     "data_end",
@@ -65,6 +66,7 @@ __all__ = [
     "rfm_customers",
     "rfm_scores",
     "rules_about",
+    "sales_star",
     "segment_migration",
     "segment_summary",
     "target_candidates",
@@ -287,6 +289,74 @@ def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
         return cube.aggregate(view, list(by), measures=list(measures))
     return cube_spark.aggregate(eng.session, eng.mart, list(by), measures=list(measures),
                                 statuses=view.statuses, slices=slices)
+
+
+def sales_star(eng: Engine, crm=None, *, segments_at=None, replacing=None):
+    """The sales review's star on the engine.
+
+    Parameters
+    ----------
+    eng : Engine
+    crm : crmlib.db.Crm, optional
+        Needed on pandas (the star of order lines is loaded through it).
+    segments_at : date-like, optional
+        Give the customers their RFM segment as of the day before this day
+        (:func:`crmlib.cube.segments_at`); None: no segment level.
+
+    Returns
+    -------
+    crmlib.cube.Star
+        pandas: :func:`crmlib.cube.load_star` (one row per order line). Spark:
+        :func:`crmlib.cube.spark.summary_star`, summed on Spark per month, product, channel, rep,
+        customer region and segment; the cube's functions run on either and give the same figures.
+    replacing : crmlib.cube.Star, optional
+        A star this one replaces: on Spark the order lines it kept are released.
+    """
+    from .. import cube
+
+    if not eng.is_spark:
+        if crm is None:
+            raise ParameterError("engines.sales_star: the pandas engine needs `crm`.", name="crm")
+        star = cube.load_star(crm)
+        if segments_at is None:
+            return star
+        start = pd.Timestamp(segments_at)
+        return cube.with_segments(star, cube.segments_at(crm.orders(until=start), crm.order_lines(until=start),
+                                                         crm.customers(["customer_id"]), start=start))
+    from ..cube import spark as cube_spark
+
+    segments = None if segments_at is None else cube_spark.segments_at(eng.session, eng.mart, start=segments_at)
+    star = cube_spark.summary_star(eng.session, eng.mart, segments=segments)
+    if replacing is not None and replacing.is_summary:
+        replacing.counter.lines.unpersist()
+    return star
+
+
+def customer_ends(eng: Engine, view, crm=None, *, where=None, n: int = 3) -> pd.DataFrame:
+    """The top and bottom ``n`` customers by revenue per customer region, with their names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`crmlib.cube.ENDS_COLUMNS` and ``first_name``, ``last_name`` (on Spark only these
+        customers' names are read from the mart).
+    """
+    from .. import cube
+
+    cols = ["customer_id", "first_name", "last_name"]
+    if not eng.is_spark:
+        ends = cube.customer_ends(view, where=where, n=n)
+        names = crm.customers(cols)
+    else:
+        from pyspark.sql import functions as F
+
+        from ..cube import spark as cube_spark
+
+        ends = cube_spark.customer_ends(view, where=where, n=n)
+        ids = [int(i) for i in ends["customer_id"].unique()]
+        names = eng.table("dim_customer").where(F.col("customer_id").isin(ids)).select(*cols).toPandas()
+    names = names.assign(customer_id=names["customer_id"].astype("int64")).drop_duplicates("customer_id")
+    return ends.merge(names, on="customer_id", how="left")
 
 
 # ---------------------------------------------------------------------- overview KPIs
