@@ -102,6 +102,25 @@ def test_customer_ends_equal(stars, where):
     assert_same(ref, got)
 
 
+def test_customer_ends_without_the_region_in_the_grain(spark, small_mart, stars):
+    """The review's summary (segment only): customer ends take the region from the customers."""
+    from crmlib.cube import spark as cube_spark
+
+    lines, _ = stars
+    dims = cube_spark.dimension_star(spark, small_mart)
+    assert len(dims.fact) == 0 and not dims.is_summary
+    lean = cube_spark.summary_star(spark, small_mart, customer_region=False, dims=dims)
+    try:
+        assert not lean.has_level("customer_region") and not lean.has_level("segment")
+        assert len(lean) <= len(stars[1])
+        where = {"quarter": ["2025Q1"]}
+        assert_same(cube.customer_ends(lines, where=where), cube_spark.customer_ends(lean, where=where))
+        assert_same(cube.aggregate(lines, ["rep", "quarter"], measures=["revenue", "orders", "customers"]),
+                    cube.aggregate(lean, ["rep", "quarter"], measures=["revenue", "orders", "customers"]))
+    finally:
+        lean.counter.lines.unpersist()
+
+
 def test_customer_ends_of_a_small_region_lists_some_customers_twice():
     per = pd.DataFrame({"customer_region": ["A"] * 4 + ["B"] * 7, "customer_id": range(11),
                         "revenue": [5.0, 1.0, 3.0, 3.0, 9, 8, 7, 6, 5, 4, 3], "orders": 1})

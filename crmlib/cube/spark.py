@@ -33,8 +33,8 @@ from ..mart import table_path
 from .review import pick_ends
 from .star import DIM_KEY, DIMENSION, UNKNOWN, Star, date_dimension, dimensions, labels
 
-__all__ = ["LEVELS", "MART_MEASURES", "MEASURES", "SUMMARY_GRAIN", "aggregate", "customer_ends", "rollup", "sales",
-           "segments_at", "summary_star"]
+__all__ = ["LEVELS", "MART_MEASURES", "MEASURES", "SUMMARY_GRAIN", "aggregate", "customer_ends", "dimension_star",
+           "rollup", "sales", "segments_at", "summary_star"]
 
 LEVELS = {
     "year": ("d", "year"), "quarter": ("d", "quarter"), "month": ("d", "month"),
@@ -170,7 +170,44 @@ def segments_at(spark, mart, *, start):
     return scored.select("customer_id", "segment")
 
 
-def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> Star:
+def dimension_star(spark, mart, *, statuses=REVENUE_STATUSES) -> Star:
+    """The star's dimensions read from the mart, with no fact rows yet.
+
+    For the steps that need only the dimensions (:func:`crmlib.cube.select` looks up channel
+    members, :func:`crmlib.cube.resolve_period` the last order day) before the summary is built
+    once with what they chose (:func:`summary_star` ``(dims=...)``). Every aggregate of it is
+    empty: do not analyse it.
+    """
+    from pyspark.sql import functions as F
+
+    statuses = tuple([statuses] if isinstance(statuses, str) else statuses)
+    read = lambda name: spark.read.parquet(table_path(mart, name))  # noqa: E731
+    dims = dimensions(read("dim_product").toPandas(), read("dim_channel").toPandas(), read("dim_rep").toPandas(),
+                      read("dim_rep_target").toPandas())
+    kept = read("fact_orders").where(F.col("status").isin(list(statuses)))
+    span = kept.agg(F.expr(f"min(datediff(to_date(ordered_at), {_EPOCH}))").alias("lo"),
+                    F.expr(f"max(datediff(to_date(ordered_at), {_EPOCH}))").alias("hi"),
+                    F.count("*").alias("n")).first()
+    if span["n"]:  # the date dimension starts on the first month's first day: month keys index it
+        day1 = int(span["hi"])
+        day0 = int(np.datetime64(np.datetime64(int(span["lo"]), "D"), "M").astype("datetime64[D]").astype(np.int64))
+    else:
+        day0 = day1 = int(np.datetime64("2000-01-01", "D").astype(np.int64))
+    fact = pd.DataFrame({c: pd.Series(dtype=np.int32) for c in _DIM_KEYS}
+                        | {c: pd.Series(dtype=np.int64) for c in ("quantity", "lines", "orders")}
+                        | {c: pd.Series(dtype=np.float64) for c in ("revenue", "discount", "cost")})
+    return Star(fact=fact, dims={"date": date_dimension(day0, day1), "product": dims["product"],
+                                 "customer": pd.DataFrame({"customer_region": labels([])}),
+                                 "channel": dims["channel"], "rep": dims["rep"]},
+                targets=dims["targets"], day0=day0, n_orders=int(span["n"]), statuses=statuses,
+                date_grain="month")
+
+
+_DIM_KEYS = ("date_key", "product_key", "customer_key", "channel_key", "rep_key")
+
+
+def summary_star(spark, mart, *, segments=None, customer_region: bool = True, statuses=REVENUE_STATUSES,
+                 dims: Star | None = None) -> Star:
     """The sales star of the mart, its fact summed on Spark to :data:`SUMMARY_GRAIN`.
 
     Parameters
@@ -180,18 +217,23 @@ def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> St
     segments : pyspark.sql.DataFrame, optional
         ``customer_id``, ``segment`` (e.g. :func:`segments_at`); without it there is no segment
         level. Customers not listed get '(unknown)'.
+    customer_region : bool, default=True
+        Keep the customer's region in the grain (the ``customer_region`` level). Without it the
+        summary has fewer rows; the sales review does not need it (its regions are the reps').
     statuses : tuple of str, default=REVENUE_STATUSES
         Order statuses whose lines are sales.
+    dims : Star, optional
+        :func:`dimension_star` of the same mart and statuses, whose dimensions are reused.
 
     Returns
     -------
     Star
-        ``date_grain='month'``; the customer dimension has one row per (customer region, segment)
-        and no ``customer`` level. Sums, line counts, order counts along date, rep, channel and
-        customer levels are added up in pandas from the summary rows; distinct customers, and
-        orders per product level, are counted on Spark over the order lines, which Spark keeps
-        (persisted) while the star is in use. Every figure equals :func:`crmlib.cube.load_star`'s
-        star's, except for the order of floating-point additions.
+        ``date_grain='month'``; the customer dimension has one row per customer group (region
+        and segment, as asked) and no ``customer`` level. Sums, line counts, order counts along
+        date, rep, channel and customer levels are added up in pandas from the summary rows;
+        distinct customers, and orders per product level, are counted on Spark over the order
+        lines, which Spark keeps (persisted) while the star is in use. Every figure equals
+        :func:`crmlib.cube.load_star`'s star's, except for the order of floating-point additions.
 
     Raises
     ------
@@ -204,23 +246,12 @@ def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> St
 
     statuses = tuple([statuses] if isinstance(statuses, str) else statuses)
     read = lambda name: spark.read.parquet(table_path(mart, name))  # noqa: E731
-
-    # -- dimensions: small tables, built as crmlib.cube.build_star builds them --------------
-    dims = dimensions(read("dim_product").toPandas(), read("dim_channel").toPandas(), read("dim_rep").toPandas(),
-                      read("dim_rep_target").toPandas())
-    product_dim, channel_dim, rep_dim, targets = dims["product"], dims["channel"], dims["rep"], dims["targets"]
+    base = dims if dims is not None else dimension_star(spark, mart, statuses=statuses)
+    product_dim, channel_dim, rep_dim = base.dims["product"], base.dims["channel"], base.dims["rep"]
     kept = read("fact_orders").where(F.col("status").isin(list(statuses)))
-    span = kept.agg(F.expr(f"min(datediff(to_date(ordered_at), {_EPOCH}))").alias("lo"),
-                    F.expr(f"max(datediff(to_date(ordered_at), {_EPOCH}))").alias("hi"),
-                    F.count("*").alias("n")).first()
-    if span["n"]:
-        day1 = int(span["hi"])
-        day0 = int(np.datetime64(np.datetime64(int(span["lo"]), "D"), "M").astype("datetime64[D]").astype(np.int64))
-    else:
-        day0 = day1 = int(np.datetime64("2000-01-01", "D").astype(np.int64))
-    date_dim = date_dimension(day0, day1)  # from the first day of the first month: month keys index it
 
     # -- customer groups: (region, segment) of every customer with a kept order --------------
+    group_cols = (["_region"] if customer_region else []) + (["_segment"] if segments is not None else [])
     people = read("dim_customer").select(F.col("customer_id").cast("long").alias("customer_id"),
                                          F.col("region").cast("string").alias("_region"))
     if segments is not None:
@@ -229,12 +260,15 @@ def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> St
                              "customer_id", "full")
     buyers = kept.select(F.col("customer_id").cast("long").alias("customer_id")).distinct()
     label = lambda c: F.coalesce(F.col(c), F.lit(UNKNOWN)).alias(c)  # noqa: E731
-    group_cols = ["_region", "_segment"] if segments is not None else ["_region"]
     labelled = buyers.join(people, "customer_id", "left").select("customer_id", *[label(c) for c in group_cols])
-    groups = labelled.select(*group_cols).distinct().toPandas().sort_values(group_cols).reset_index(drop=True)
-    customer_dim = pd.DataFrame({"customer_region": labels(groups["_region"].to_numpy(dtype=object))})
-    if segments is not None:
-        customer_dim["segment"] = labels(groups["_segment"].to_numpy(dtype=object))
+    if group_cols:
+        groups = labelled.select(*group_cols).distinct().toPandas().sort_values(group_cols).reset_index(drop=True)
+    else:
+        groups = pd.DataFrame(index=[0])
+    customer_dim = pd.DataFrame(index=groups.index)
+    for col, level in (("_region", "customer_region"), ("_segment", "segment")):
+        if col in group_cols:
+            customer_dim[level] = labels(groups[col].to_numpy(dtype=object))
     groups["customer_key"] = np.arange(len(groups), dtype=np.int32)
 
     # -- the order lines, keyed like a star's fact ------------------------------------------
@@ -260,48 +294,51 @@ def summary_star(spark, mart, *, segments=None, statuses=REVENUE_STATUSES) -> St
                      F.col("net_amount").alias("revenue"),
                      (F.col("gross_amount") - F.col("net_amount")).alias("discount"),
                      F.col("cost_amount").alias("cost"))
-             .withColumn("first", (F.col("line_no") == first).cast("int"))
-             .join(labelled, "customer_id", "left")
-             .join(small(groups[[*group_cols, "customer_key"]]), group_cols, "left")
-             .join(small(keys["product"]), "product_id", "left")
+             .withColumn("first", (F.col("line_no") == first).cast("int")))
+    if group_cols:
+        lines = (lines.join(labelled, "customer_id", "left")
+                 .join(small(groups[[*group_cols, "customer_key"]]), group_cols, "left"))
+    else:
+        lines = lines.withColumn("customer_key", F.lit(0).cast("int"))
+    lines = (lines.join(small(keys["product"]), "product_id", "left")
              .join(small(keys["channel"]), "channel_id", "left")
              .join(small(keys["rep"]), "rep_id", "left")
-             .select("order_id", "customer_id", "date_key", "product_key", "customer_key", "channel_key", "rep_key",
-                     "product_id", "channel_id", "rep_id", "quantity", "revenue", "discount", "cost", "first"))
+             .select("order_id", "customer_id", *_DIM_KEYS, "product_id", "channel_id", "rep_id",
+                     "quantity", "revenue", "discount", "cost", "first"))
     lines = lines.persist(StorageLevel.MEMORY_AND_DISK)  # read again for every distinct count
 
-    dim_keys = ["date_key", "product_key", "customer_key", "channel_key", "rep_key"]
-    fact = (lines.groupBy(*dim_keys, "product_id", "channel_id", "rep_id")
-            .agg(F.sum("quantity").alias("quantity"), F.sum("revenue").alias("revenue"),
-                 F.sum("discount").alias("discount"), F.sum("cost").alias("cost"),
-                 F.count("*").alias("lines"), F.sum("first").alias("orders"))
-            .toPandas())
+    summed = (lines.groupBy(*_DIM_KEYS)
+              .agg(F.sum("quantity").alias("quantity"), F.sum("revenue").alias("revenue"),
+                   F.sum("discount").alias("discount"), F.sum("cost").alias("cost"),
+                   F.count("*").alias("lines"), F.sum("first").cast("long").alias("orders")))
+    fact = summed.toPandas()
+    if fact[["product_key", "channel_key", "rep_key"]].isna().to_numpy().any():
+        _raise_orphans(lines)
+    order = np.lexsort([fact[c].to_numpy() for c in reversed(_DIM_KEYS)])  # a stable order: sums repeat
+    fact = fact.take(order).reset_index(drop=True)
+    return Star(fact=fact, dims={**base.dims, "customer": customer_dim}, targets=base.targets, day0=base.day0,
+                n_orders=base.n_orders, statuses=statuses, date_grain="month",
+                counter=_LineCounter(spark, lines, people.select("customer_id", label("_region"))))
+
+
+def _raise_orphans(lines) -> None:
+    from pyspark.sql import functions as F
+
     for key, ids, table in (("product_key", "product_id", "products"), ("channel_key", "channel_id", "channels"),
                             ("rep_key", "rep_id", "sales_reps")):
-        bad = fact.loc[fact[key].isna(), ids].unique()
-        if len(bad):
+        bad = [r[0] for r in lines.where(F.col(key).isNull()).select(ids).distinct().limit(5).collect()]
+        if bad:
+            n = lines.where(F.col(key).isNull()).select(ids).distinct().count()
             lines.unpersist()
-            raise DataContractError(f"cube.spark.summary_star: order lines point to {len(bad)} {ids} value(s) "
-                                    f"not in {table}: {sorted(bad.tolist())[:5]}.")
-    fact = fact.drop(columns=["product_id", "channel_id", "rep_id"])
-    fact = fact.sort_values(dim_keys, kind="stable").reset_index(drop=True)
-    for c in dim_keys:
-        fact[c] = fact[c].astype(np.int32)
-    for c in ("quantity", "lines", "orders"):
-        fact[c] = fact[c].astype(np.int64)
-    for c in ("revenue", "discount", "cost"):
-        fact[c] = fact[c].astype(np.float64)
-    return Star(fact=fact, dims={"date": date_dim, "product": product_dim, "customer": customer_dim,
-                                 "channel": channel_dim, "rep": rep_dim},
-                targets=targets, day0=day0, n_orders=int(span["n"]), statuses=statuses,
-                date_grain="month", counter=_LineCounter(spark, lines))
+            raise DataContractError(f"cube.spark.summary_star: order lines point to {n} {ids} value(s) "
+                                    f"not in {table}: {sorted(bad)}.")
 
 
 class _LineCounter:
     """A summary star's distinct counts, over the order lines Spark keeps (``lines``)."""
 
-    def __init__(self, spark, lines):
-        self.spark, self.lines = spark, lines
+    def __init__(self, spark, lines, regions):
+        self.spark, self.lines, self.regions = spark, lines, regions  # regions: customer_id, _region
 
     def coded(self, star: Star, levels, allowed):
         """The lines with one code column per level of ``levels`` and ``allowed``, filtered to the
@@ -372,9 +409,12 @@ def customer_ends(star: Star, *, where=None, n: int = 3) -> pd.DataFrame:
              for lvl, members in star.filters.items()}
     for lvl, codes in allowed.items():
         every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
-    coded = star.counter.coded(star, ["customer_region"], every)
-    per = (coded.groupBy("customer_id", "customer_region")
-           .agg(F.sum("revenue").alias("revenue"), F.countDistinct("order_id").alias("orders")))
+    coded = star.counter.coded(star, [], every)
+    per = (coded.groupBy("customer_id")
+           .agg(F.sum("revenue").alias("revenue"), F.countDistinct("order_id").alias("orders"))
+           .join(star.counter.regions, "customer_id", "left")
+           .select("customer_id", F.coalesce("_region", F.lit(UNKNOWN)).alias("customer_region"), "revenue",
+                   "orders"))
 
     def ends(chunks):
         for chunk in chunks:  # the ends of each partition: n from the top, n from the bottom
@@ -382,11 +422,11 @@ def customer_ends(star: Star, *, where=None, n: int = 3) -> pd.DataFrame:
                                        ascending=[True, False, True], kind="stable")
             head = ranked.groupby("customer_region", sort=False).head(n)
             tail = ranked.groupby("customer_region", sort=False).tail(n)
-            yield pd.concat([head, tail]).drop_duplicates(["customer_id"])
+            out = pd.concat([head, tail]).drop_duplicates(["customer_id"])
+            # object, not pandas 3's Arrow-backed str: pyspark's Arrow writer takes plain arrays only
+            yield out.assign(customer_region=out["customer_region"].astype(object))
 
-    schema = "customer_id long, customer_region long, revenue double, orders long"
-    cand = per.select("customer_id", "customer_region", "revenue", "orders").mapInPandas(ends, schema).toPandas()
-    regions = star.decode("customer_region", cand["customer_region"].to_numpy(dtype=np.int64))
-    cand = cand.assign(customer_region=np.asarray(regions, dtype=object).astype(str))
+    schema = "customer_id long, customer_region string, revenue double, orders long"
+    cand = per.mapInPandas(ends, schema).toPandas()
     # every region's n largest and n smallest are among the candidates, so they are the candidates' ends
     return pick_ends(cand, n=n)

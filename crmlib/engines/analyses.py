@@ -66,7 +66,7 @@ __all__ = [
     "rfm_customers",
     "rfm_scores",
     "rules_about",
-    "sales_star",
+    "sales_review",
     "segment_migration",
     "segment_summary",
     "target_candidates",
@@ -291,45 +291,52 @@ def aggregate(eng: Engine, view, by, *, measures, slices=None) -> pd.DataFrame:
                                 statuses=view.statuses, slices=slices)
 
 
-def sales_star(eng: Engine, crm=None, *, segments_at=None, replacing=None):
-    """The sales review's star on the engine.
+def sales_review(eng: Engine, crm=None, *, region=None, rep=None, channel=None, level: str = "rep",
+                 period=None, compare_to: str = "sply"):
+    """The star a sales review runs on, its selection and its period, on the engine.
+
+    The customers' segment is their RFM segment as of the day before the period starts
+    (:func:`crmlib.cube.segments_at`), so the star is built once the period is known.
 
     Parameters
     ----------
     eng : Engine
     crm : crmlib.db.Crm, optional
         Needed on pandas (the star of order lines is loaded through it).
-    segments_at : date-like, optional
-        Give the customers their RFM segment as of the day before this day
-        (:func:`crmlib.cube.segments_at`); None: no segment level.
+    region, rep, channel, level
+        As for :func:`crmlib.cube.select`.
+    period, compare_to
+        As for :func:`crmlib.cube.resolve_period`.
 
     Returns
     -------
-    crmlib.cube.Star
-        pandas: :func:`crmlib.cube.load_star` (one row per order line). Spark:
-        :func:`crmlib.cube.spark.summary_star`, summed on Spark per month, product, channel, rep,
-        customer region and segment; the cube's functions run on either and give the same figures.
-    replacing : crmlib.cube.Star, optional
-        A star this one replaces: on Spark the order lines it kept are released.
+    (crmlib.cube.Star, crmlib.cube.Selection, crmlib.cube.ReviewPeriod)
+        pandas: the star of order lines (:func:`crmlib.cube.load_star`). Spark: the summary star
+        (:func:`crmlib.cube.spark.summary_star`, summed on Spark per month, product, channel, rep
+        and segment; the order lines stay on Spark). The cube's functions give the same figures on
+        either.
     """
     from .. import cube
 
     if not eng.is_spark:
         if crm is None:
-            raise ParameterError("engines.sales_star: the pandas engine needs `crm`.", name="crm")
+            raise ParameterError("engines.sales_review: the pandas engine needs `crm`.", name="crm")
         star = cube.load_star(crm)
-        if segments_at is None:
-            return star
-        start = pd.Timestamp(segments_at)
-        return cube.with_segments(star, cube.segments_at(crm.orders(until=start), crm.order_lines(until=start),
-                                                         crm.customers(["customer_id"]), start=start))
-    from ..cube import spark as cube_spark
+    else:
+        from ..cube import spark as cube_spark
 
-    segments = None if segments_at is None else cube_spark.segments_at(eng.session, eng.mart, start=segments_at)
-    star = cube_spark.summary_star(eng.session, eng.mart, segments=segments)
-    if replacing is not None and replacing.is_summary:
-        replacing.counter.lines.unpersist()
-    return star
+        star = cube_spark.dimension_star(eng.session, eng.mart)  # the dimensions, to choose with
+    # targets are judged on the whole company's tree, and the selected region or rep cut from it
+    sel = cube.select(star, region=region, rep=rep, channel=channel, level=level)
+    review = cube.resolve_period(sel.view(star), period, compare_to)
+    start = review.start
+    if not eng.is_spark:
+        segments = cube.segments_at(crm.orders(until=start), crm.order_lines(until=start),
+                                    crm.customers(["customer_id"]), start=start)
+        return cube.with_segments(star, segments), sel, review
+    segments = cube_spark.segments_at(eng.session, eng.mart, start=start)
+    return cube_spark.summary_star(eng.session, eng.mart, segments=segments, customer_region=False, dims=star), \
+        sel, review
 
 
 def customer_ends(eng: Engine, view, crm=None, *, where=None, n: int = 3) -> pd.DataFrame:
