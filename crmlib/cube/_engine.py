@@ -31,7 +31,7 @@ from .._validation import check_one_of, examples
 from ..errors import ParameterError
 from .star import DATE_LEVELS, DIM_KEY, DIMENSION, LEVELS, MEASURES, Star, check_level
 
-__all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "grouping_sets", "resolve_where"]
+__all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "grouping_sets", "local_where", "remote_dims", "resolve_where"]
 
 CUBE_ENGINES = ("auto", "duckdb", "pandas")
 #: ``engine='auto'`` uses DuckDB from this many fact rows on; None: never (see benchmarks/cube.py)
@@ -130,7 +130,10 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
             raise ParameterError(f"cube: this summary star holds months, so it cannot group or filter "
                                  f"by {fine}; use month, quarter or year (or the star of order lines).",
                                  name="by")
-    mask = fact_mask(star, allowed)
+    # a summary star without some dimensions in its fact asks Spark for the sets that need them
+    remote = remote_dims(star)
+    filtered_remotely = bool(remote & set(_dims([*allowed, *star.filters])))
+    mask = None if filtered_remotely else fact_mask(star, allowed)
     rows = None if mask is None else np.flatnonzero(mask)
     # margin and gross follow from the others, so the pass over the lines sums only these
     summed = ["lines"] + [m for m in ("revenue", "cost", "quantity", "discount")
@@ -141,6 +144,11 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
     bases: dict[tuple, pd.DataFrame] = {}
     out = []
     for s in sets:
+        if filtered_remotely or remote & set(_dims(s)):
+            asked = [*summed, *[m for m in ("orders", "customers") if m in measures]]
+            res = star.counter.aggregate(star, s, asked, _all_filters(star, allowed))
+            out.append(_finish(res, s, measures))
+            continue
         base_key = plan[s]
         # orders add up from the base when every dimension of the base fixes one member per order
         with_orders = count_orders and {dim for dim, _lvl in base_key} <= ORDER_DIMS
@@ -152,14 +160,39 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
             res = _distinct(star, s, res, "order_key", rows, allowed)
         if "customers" in measures:
             res = _distinct(star, s, res, "customer_key", rows, allowed)
-        if "margin" in measures:
-            res["margin"] = res["revenue"] - res["cost"]
-        if "gross" in measures:
-            res["gross"] = res["revenue"] + res["discount"]
-        for m in measures:
-            res[m] = res[m].astype(np.int64 if m in _COUNTS else np.float64)
-        out.append(res[[*s, *measures]].reset_index(drop=True))
+        out.append(_finish(res, s, measures))
     return out
+
+
+def _finish(res: pd.DataFrame, levels, measures) -> pd.DataFrame:
+    if "margin" in measures:
+        res["margin"] = res["revenue"] - res["cost"]
+    if "gross" in measures:
+        res["gross"] = res["revenue"] + res["discount"]
+    for m in measures:
+        res[m] = res[m].astype(np.int64 if m in _COUNTS else np.float64)
+    return res[[*levels, *measures]].reset_index(drop=True)
+
+
+def remote_dims(star: Star) -> set[str]:
+    """Dimensions a summary star's fact does not hold: sets over them are summed on Spark."""
+    if not star.is_summary:
+        return set()
+    return {dim for dim, key in DIM_KEY.items() if key not in star.fact.columns}
+
+
+def local_where(star: Star, allowed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The part of ``allowed`` the star's fact can filter itself (all of it but for a summary star)."""
+    remote = remote_dims(star)
+    return {lvl: codes for lvl, codes in allowed.items() if DIMENSION[LEVELS[lvl]] not in remote}
+
+
+def _all_filters(star: Star, allowed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The star's own filters and ``allowed`` as codes, intersected per level."""
+    every = {lvl: member_codes(star, lvl, members, where="cube") for lvl, members in star.filters.items()}
+    for lvl, codes in allowed.items():
+        every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
+    return every
 
 
 def _plan(sets: list[tuple[str, ...]]) -> dict[tuple, tuple]:
@@ -321,10 +354,7 @@ def _distinct(star: Star, levels: tuple[str, ...], res: pd.DataFrame, entity: st
     """Count distinct ``entity`` (order_key / customer_key) per group of ``res``."""
     name = "orders" if entity == "order_key" else "customers"
     if star.is_summary:  # counted where the order lines are, under the star's filters and ``allowed``
-        every = {lvl: member_codes(star, lvl, members, where="cube") for lvl, members in star.filters.items()}
-        for lvl, codes in allowed.items():
-            every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
-        counted = star.counter(star, tuple(levels), name, every)
+        counted = star.counter(star, tuple(levels), name, _all_filters(star, allowed))
         if not levels:
             return res.assign(**{name: [int(counted[name].sum())]})
         return res.merge(counted, on=list(levels), how="left").fillna({name: 0})

@@ -288,7 +288,8 @@ def dice(obj: Star | pd.DataFrame, where: Mapping) -> Star | pd.DataFrame:
     name = "cube.dice"
     if isinstance(obj, Star):
         allowed = _engine.resolve_where(obj, where, where=name)
-        mask = _engine.fact_mask(obj, allowed)
+        # a summary star's fact is masked on the levels it holds; the others go with every Spark query
+        mask = _engine.fact_mask(obj, _engine.local_where(obj, allowed))
         filters = dict(obj.filters)
         for lvl, m in where.items():
             members = tuple(m) if isinstance(m, (list, tuple, set)) else (m,)

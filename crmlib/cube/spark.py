@@ -207,7 +207,7 @@ _DIM_KEYS = ("date_key", "product_key", "customer_key", "channel_key", "rep_key"
 
 
 def summary_star(spark, mart, *, segments=None, customer_region: bool = True, statuses=REVENUE_STATUSES,
-                 dims: Star | None = None) -> Star:
+                 dims: Star | None = None, local=("date", "product", "customer", "channel", "rep")) -> Star:
     """The sales star of the mart, its fact summed on Spark to :data:`SUMMARY_GRAIN`.
 
     Parameters
@@ -224,6 +224,11 @@ def summary_star(spark, mart, *, segments=None, customer_region: bool = True, st
         Order statuses whose lines are sales.
     dims : Star, optional
         :func:`dimension_star` of the same mart and statuses, whose dimensions are reused.
+    local : sequence of str, default all five
+        The dimensions ('date', 'product', 'customer', 'channel', 'rep') the summary rows in the
+        driver are keyed by; 'date' is always one of them. A query that groups or filters by a
+        level of another dimension is summed on Spark over the order lines instead. Fewer local
+        dimensions: fewer summary rows in the driver, more Spark queries.
 
     Returns
     -------
@@ -261,6 +266,8 @@ def summary_star(spark, mart, *, segments=None, customer_region: bool = True, st
     buyers = kept.select(F.col("customer_id").cast("long").alias("customer_id")).distinct()
     label = lambda c: F.coalesce(F.col(c), F.lit(UNKNOWN)).alias(c)  # noqa: E731
     labelled = buyers.join(people, "customer_id", "left").select("customer_id", *[label(c) for c in group_cols])
+    # read twice (the groups, the lines' keys): computed once, not the segments' RFM twice
+    labelled = labelled.persist(StorageLevel.MEMORY_AND_DISK)
     if group_cols:
         groups = labelled.select(*group_cols).distinct().toPandas().sort_values(group_cols).reset_index(drop=True)
     else:
@@ -307,18 +314,24 @@ def summary_star(spark, mart, *, segments=None, customer_region: bool = True, st
                      "quantity", "revenue", "discount", "cost", "first"))
     lines = lines.persist(StorageLevel.MEMORY_AND_DISK)  # read again for every distinct count
 
-    summed = (lines.groupBy(*_DIM_KEYS)
+    keys_kept = [k for dim, k in DIM_KEY.items() if dim in {"date", *local}]
+    summed = (lines.groupBy(*keys_kept)
               .agg(F.sum("quantity").alias("quantity"), F.sum("revenue").alias("revenue"),
                    F.sum("discount").alias("discount"), F.sum("cost").alias("cost"),
                    F.count("*").alias("lines"), F.sum("first").cast("long").alias("orders")))
     fact = summed.toPandas()
-    if fact[["product_key", "channel_key", "rep_key"]].isna().to_numpy().any():
+    labelled.unpersist()
+    if fact[[k for k in ("product_key", "channel_key", "rep_key") if k in fact]].isna().to_numpy().any() or \
+            lines.where(F.col("product_key").isNull() | F.col("channel_key").isNull()
+                        | F.col("rep_key").isNull()).limit(1).count():
         _raise_orphans(lines)
-    order = np.lexsort([fact[c].to_numpy() for c in reversed(_DIM_KEYS)])  # a stable order: sums repeat
+    order = np.lexsort([fact[c].to_numpy() for c in reversed(keys_kept)])  # a stable order: sums repeat
     fact = fact.take(order).reset_index(drop=True)
     return Star(fact=fact, dims={**base.dims, "customer": customer_dim}, targets=base.targets, day0=base.day0,
                 n_orders=base.n_orders, statuses=statuses, date_grain="month",
-                counter=_LineCounter(spark, lines, people.select("customer_id", label("_region"))))
+                counter=_LineCounter(spark, lines, read("dim_customer").select(
+                    F.col("customer_id").cast("long").alias("customer_id"),
+                    F.col("region").cast("string").alias("_region"))))
 
 
 def _raise_orphans(lines) -> None:
@@ -361,6 +374,21 @@ class _LineCounter:
             if level in allowed:
                 out = out.where(F.col(level).isin([int(c) for c in np.asarray(allowed[level])]))
         return out
+
+    def aggregate(self, star: Star, levels, measures, allowed) -> pd.DataFrame:
+        """Measures per level codes of ``levels`` over the lines: sums, ``lines``, and the distinct
+        ``orders`` and ``customers``; sorted by the levels (a total row of zeros when empty)."""
+        from pyspark.sql import functions as F
+
+        how = {"lines": F.count("*"), "orders": F.countDistinct("order_id"),
+               "customers": F.countDistinct("customer_id")}
+        coded = self.coded(star, levels, allowed)
+        grouped = coded.groupBy(*levels) if levels else coded
+        frame = grouped.agg(*[how.get(m, F.sum(m)).alias(m) for m in measures]).toPandas()
+        frame = frame.fillna({m: 0 for m in measures})
+        for level in levels:
+            frame[level] = frame[level].astype(np.int64)
+        return frame.sort_values(list(levels), kind="stable").reset_index(drop=True) if levels else frame
 
     def __call__(self, star: Star, levels, name: str, allowed) -> pd.DataFrame:
         from pyspark.sql import functions as F

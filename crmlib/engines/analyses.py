@@ -312,9 +312,9 @@ def sales_review(eng: Engine, crm=None, *, region=None, rep=None, channel=None, 
     -------
     (crmlib.cube.Star, crmlib.cube.Selection, crmlib.cube.ReviewPeriod)
         pandas: the star of order lines (:func:`crmlib.cube.load_star`). Spark: the summary star
-        (:func:`crmlib.cube.spark.summary_star`, summed on Spark per month, product, channel, rep
-        and segment; the order lines stay on Spark). The cube's functions give the same figures on
-        either.
+        (:func:`crmlib.cube.spark.summary_star`): sums per month, channel and rep in the driver,
+        and every query by product or segment summed on Spark, where the order lines stay. The
+        cube's functions give the same figures on either.
     """
     from .. import cube
 
@@ -335,8 +335,10 @@ def sales_review(eng: Engine, crm=None, *, region=None, rep=None, channel=None, 
                                     crm.customers(["customer_id"]), start=start)
         return cube.with_segments(star, segments), sel, review
     segments = cube_spark.segments_at(eng.session, eng.mart, start=start)
-    return cube_spark.summary_star(eng.session, eng.mart, segments=segments, customer_region=False, dims=star), \
-        sel, review
+    # in the driver: sums per month, channel and rep; what needs products or segments is summed on Spark
+    summary = cube_spark.summary_star(eng.session, eng.mart, segments=segments, customer_region=False, dims=star,
+                                      local=("date", "channel", "rep"))
+    return summary, sel, review
 
 
 def customer_ends(eng: Engine, view, crm=None, *, where=None, n: int = 3) -> pd.DataFrame:
