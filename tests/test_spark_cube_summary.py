@@ -43,6 +43,7 @@ def stars(request, spark, small_mart, star_of_lines):
                                       segments=cube_spark.segments_at(spark, small_mart, start=START))
     yield star_of_lines, summary
     summary.counter.lines.unpersist()
+    spark.catalog.clearCache()  # the RFM tables segments_at cached: free the shared session's memory
 
 
 def assert_same(ref: pd.DataFrame, got: pd.DataFrame):
