@@ -31,7 +31,8 @@ from .._validation import check_one_of, examples
 from ..errors import ParameterError
 from .star import DATE_LEVELS, DIM_KEY, DIMENSION, LEVELS, MEASURES, Star, check_level
 
-__all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "grouping_sets", "local_where", "remote_dims", "resolve_where"]
+__all__ = ["DUCKDB_MIN_ROWS", "CUBE_ENGINES", "all_filters", "grouping_sets", "local_where", "remote_dims",
+           "resolve_where"]
 
 CUBE_ENGINES = ("auto", "duckdb", "pandas")
 #: ``engine='auto'`` uses DuckDB from this many fact rows on; None: never (see benchmarks/cube.py)
@@ -146,7 +147,7 @@ def grouping_sets(star: Star, sets: Sequence[tuple[str, ...]], measures: Sequenc
     for s in sets:
         if filtered_remotely or remote & set(_dims(s)):
             asked = [*summed, *[m for m in ("orders", "customers") if m in measures]]
-            res = star.counter.aggregate(star, s, asked, _all_filters(star, allowed))
+            res = star.counter.aggregate(star, s, asked, all_filters(star, allowed))
             out.append(_finish(res, s, measures))
             continue
         base_key = plan[s]
@@ -187,7 +188,7 @@ def local_where(star: Star, allowed: Mapping[str, np.ndarray]) -> dict[str, np.n
     return {lvl: codes for lvl, codes in allowed.items() if DIMENSION[LEVELS[lvl]] not in remote}
 
 
-def _all_filters(star: Star, allowed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def all_filters(star: Star, allowed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The star's own filters and ``allowed`` as codes, intersected per level."""
     every = {lvl: member_codes(star, lvl, members, where="cube") for lvl, members in star.filters.items()}
     for lvl, codes in allowed.items():
@@ -354,7 +355,7 @@ def _distinct(star: Star, levels: tuple[str, ...], res: pd.DataFrame, entity: st
     """Count distinct ``entity`` (order_key / customer_key) per group of ``res``."""
     name = "orders" if entity == "order_key" else "customers"
     if star.is_summary:  # counted where the order lines are, under the star's filters and ``allowed``
-        counted = star.counter(star, tuple(levels), name, _all_filters(star, allowed))
+        counted = star.counter(star, tuple(levels), name, all_filters(star, allowed))
         if not levels:
             return res.assign(**{name: [int(counted[name].sum())]})
         return res.merge(counted, on=list(levels), how="left").fillna({name: 0})

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .._validation import check_columns, check_one_of, check_type
+from .._validation import check_columns, check_interval, check_one_of, check_type
 from ..errors import ParameterError
 from .flags import decompose_gap, flag_underperformers
 from .metrics import COMPARE_TO, attainment, base_period, growth, parse_period
@@ -230,7 +230,7 @@ def customer_ends(star: Star, *, where: Mapping | None = None, n: int = 3) -> pd
         customers by revenue (ties by customer id; a region with fewer than ``2 n`` customers
         lists some in both), regions in order, top before bottom, revenue descending.
     """
-    n = _check_n(n, where="cube.customer_ends")
+    check_interval(n, 1, name="n", where="cube.customer_ends", integer=True)
     if star.is_summary:
         raise ParameterError("cube.customer_ends: a summary star has no single customers; use "
                              "crmlib.cube.spark.customer_ends (or engines.analyses.customer_ends).", name="star")
@@ -244,7 +244,7 @@ def customer_ends(star: Star, *, where: Mapping | None = None, n: int = 3) -> pd
 def pick_ends(per_customer: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
     """:func:`customer_ends`' table from per-customer ``customer_region``, ``customer_id``,
     ``revenue``, ``orders`` (or from each part's candidates: the ends of the ends are the ends)."""
-    n = _check_n(n, where="cube.pick_ends")
+    check_interval(n, 1, name="n", where="cube.pick_ends", integer=True)
     ranked = per_customer.sort_values(["customer_region", "revenue", "customer_id"], ascending=[True, False, True],
                                       kind="stable")
     rank = ranked.groupby("customer_region", sort=False).cumcount()
@@ -254,12 +254,6 @@ def pick_ends(per_customer: pd.DataFrame, *, n: int = 3) -> pd.DataFrame:
     ends = pd.concat([top, bottom]).sort_values(["customer_region", "group", "revenue"],
                                                 ascending=[True, False, False], kind="stable")
     return ends[list(ENDS_COLUMNS)].reset_index(drop=True)
-
-
-def _check_n(n, *, where: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int,)) or n < 1:
-        raise ParameterError(f"{where}: n must be a positive whole number; got {n!r}.", name="n")
-    return int(n)
 
 
 def explain_flags(star: Star, *, to: str = "rep", selected: tuple[str, str] | None = None,

@@ -26,12 +26,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_one_of
+from .._validation import check_interval, check_one_of
 from ..definitions import DATE_LEVELS, REVENUE_STATUSES
-from ..errors import DataContractError, ParameterError
+from ..errors import DataContractError
 from ..mart import table_path
 from .review import pick_ends
 from .star import DIM_KEY, DIMENSION, UNKNOWN, Star, date_dimension, dimensions, labels
+from .star import LEVELS as STAR_LEVELS  # this module's LEVELS are the mart's
 
 __all__ = ["LEVELS", "MART_MEASURES", "MEASURES", "SUMMARY_GRAIN", "aggregate", "customer_ends", "dimension_star",
            "rollup", "sales", "segments_at", "summary_star"]
@@ -318,13 +319,15 @@ def summary_star(spark, mart, *, segments=None, customer_region: bool = True, st
     summed = (lines.groupBy(*keys_kept)
               .agg(F.sum("quantity").alias("quantity"), F.sum("revenue").alias("revenue"),
                    F.sum("discount").alias("discount"), F.sum("cost").alias("cost"),
-                   F.count("*").alias("lines"), F.sum("first").cast("long").alias("orders")))
+                   F.count("*").alias("lines"), F.sum("first").cast("long").alias("orders"),
+                   # lines whose product, channel or rep has no key: counted in the same pass
+                   F.sum((F.col("product_key").isNull() | F.col("channel_key").isNull()
+                          | F.col("rep_key").isNull()).cast("long")).alias("_orphans")))
     fact = summed.toPandas()
     labelled.unpersist()
-    if fact[[k for k in ("product_key", "channel_key", "rep_key") if k in fact]].isna().to_numpy().any() or \
-            lines.where(F.col("product_key").isNull() | F.col("channel_key").isNull()
-                        | F.col("rep_key").isNull()).limit(1).count():
+    if fact["_orphans"].sum():
         _raise_orphans(lines)
+    fact = fact.drop(columns="_orphans")
     order = np.lexsort([fact[c].to_numpy() for c in reversed(keys_kept)])  # a stable order: sums repeat
     fact = fact.take(order).reset_index(drop=True)
     return Star(fact=fact, dims={**base.dims, "customer": customer_dim}, targets=base.targets, day0=base.day0,
@@ -360,7 +363,7 @@ class _LineCounter:
 
         out = self.lines
         for level in dict.fromkeys([*levels, *allowed]):
-            dim = DIMENSION[_level_hierarchy(level)]
+            dim = DIMENSION[STAR_LEVELS[level]]
             key = DIM_KEY[dim]
             codes = star.level_codes(level).astype(np.int64)
             if dim == "date":  # month keys are first days: look those up only
@@ -391,22 +394,9 @@ class _LineCounter:
         return frame.sort_values(list(levels), kind="stable").reset_index(drop=True) if levels else frame
 
     def __call__(self, star: Star, levels, name: str, allowed) -> pd.DataFrame:
-        from pyspark.sql import functions as F
-
-        entity = "order_id" if name == "orders" else "customer_id"
-        coded = self.coded(star, levels, allowed)
-        grouped = coded.groupBy(*levels) if levels else coded
-        frame = grouped.agg(F.countDistinct(entity).alias(name)).toPandas()
-        for level in levels:
-            frame[level] = frame[level].astype(np.int64)
-        frame[name] = frame[name].astype(np.int64)
-        return frame
-
-
-def _level_hierarchy(level: str) -> str:
-    from .star import LEVELS as STAR_LEVELS
-
-    return STAR_LEVELS[level]
+        """The distinct count ``name`` ('orders' or 'customers') per level codes of ``levels``."""
+        frame = self.aggregate(star, levels, [name], allowed)
+        return frame.assign(**{name: frame[name].astype(np.int64)})
 
 
 def customer_ends(star: Star, *, where=None, n: int = 3) -> pd.DataFrame:
@@ -426,18 +416,13 @@ def customer_ends(star: Star, *, where=None, n: int = 3) -> pd.DataFrame:
 
     from . import _engine
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParameterError(f"cube.spark.customer_ends: n must be a positive whole number; got {n!r}.", name="n")
+    check_interval(n, 1, name="n", where="cube.spark.customer_ends", integer=True)
     if not star.is_summary or not isinstance(star.counter, _LineCounter):
         from .review import customer_ends as on_lines
 
         return on_lines(star, where=where, n=n)
     allowed = _engine.resolve_where(star, where, where="cube.spark.customer_ends")
-    every = {lvl: _engine.member_codes(star, lvl, members, where="cube.spark.customer_ends")
-             for lvl, members in star.filters.items()}
-    for lvl, codes in allowed.items():
-        every[lvl] = np.intersect1d(every[lvl], codes) if lvl in every else np.asarray(codes)
-    coded = star.counter.coded(star, [], every)
+    coded = star.counter.coded(star, [], _engine.all_filters(star, allowed))
     per = (coded.groupBy("customer_id")
            .agg(F.sum("revenue").alias("revenue"), F.countDistinct("order_id").alias("orders"))
            .join(star.counter.regions, "customer_id", "left")
