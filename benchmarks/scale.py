@@ -331,6 +331,42 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
     return row
 
 
+def plot_reports(rows: list[dict], path: Path, label: str) -> None:
+    """Kernel peaks per report, pandas beside Spark (the Spark driver JVM stacked apart)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = pd.DataFrame([r for r in rows if not r.get("error")])
+    if ok.empty:
+        return
+    peaks = ok.pivot_table(index="report", columns="engine", values="kernel_peak_mb")
+    jvm = ok[ok["engine"] == "spark"].set_index("report")["jvm_peak_mb"].reindex(peaks.index)
+    x = np.arange(len(peaks))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    if "pandas" in peaks:
+        ax.bar(x - 0.2, peaks["pandas"], 0.4, label="pandas: kernel", color="#888")
+    if "spark" in peaks:
+        ax.bar(x + 0.2, peaks["spark"], 0.4, label="Spark: kernel", color="#1f77b4")
+        ax.bar(x + 0.2, jvm, 0.4, bottom=peaks["spark"], label="Spark: driver JVM (apart)",
+               color="#1f77b4", alpha=0.25)
+        for i, report in enumerate(peaks.index):
+            if "pandas" in peaks and pd.notna(peaks.loc[report, "pandas"]):
+                ratio = peaks.loc[report, "pandas"] / peaks.loc[report, "spark"]
+                ax.annotate(f"{ratio:.1f}x", (x[i] - 0.2, peaks.loc[report, "pandas"]),
+                            ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, peaks.index, rotation=20)
+    ax.set_ylabel("peak resident memory (MB)")
+    ax.set_title(f"Notebook kernel peak per report, {label} order lines "
+                 "(the ratio: pandas kernel / Spark kernel)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def reports_main(args) -> None:
     from crmlib.config import NOTEBOOKS_DIR
 
@@ -348,7 +384,12 @@ def reports_main(args) -> None:
             what = r.get("error") or f"{r['seconds']:.1f} s"
             print(f"{report:<20} {engine:<6} {what:>12}  kernel peak {r['kernel_peak_mb']:.0f} MB"
                   + (f", JVM peak {r['jvm_peak_mb']:.0f} MB" if engine == "spark" else ""), flush=True)
-    (OUT / f"reports-{args.lines}.json").write_text(json.dumps(rows, indent=2))
+    saved = OUT / f"reports-{args.lines}.json"
+    if saved.is_file():  # keep the reports not re-run: --only one report adds to the table
+        rows = [r for r in json.loads(saved.read_text()) if r["report"] not in names] + rows
+    saved.write_text(json.dumps(rows, indent=2))
+    plot_reports(rows, OUT / f"reports-{args.lines}.png", label)
+    print(f"plot: {OUT / f'reports-{args.lines}.png'}")
     for report in names:
         pair = {r["engine"]: r for r in rows if r["report"] == report}
         bad = [f"{e}: {r['error']}" for e, r in pair.items() if r.get("error")]

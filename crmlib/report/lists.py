@@ -77,8 +77,10 @@ PERSONAL_COLUMNS = frozenset(PII_COLUMNS) | {
     "salutation", "name", "birth_date", "date_of_birth", "anniversary_date", "postal_code",
     "zip", "zip_code", "city", "ip_address",
 }
-#: Rows of a Spark DataFrame held in the driver at once while its list files are written.
-CHUNK_ROWS = 50_000
+#: Rows of a Spark DataFrame held in the driver at once while its list files are written. Measured
+#: on 240,000 cross-sell rows: the driver's peak grew 121 MB with 50,000, 29 MB with 5,000 (in as
+#: many seconds); smaller chunks only add Parquet row groups.
+CHUNK_ROWS = 5_000
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -360,16 +362,30 @@ def _chunk_frame(rows: list, names: list[str], kinds: list[str]) -> pd.DataFrame
 
 def _write_spark(sdf, csv_path: Path, parquet_path: Path, chunk_rows: int | None = None) -> None:
     """Stream ``sdf`` into the CSV and Parquet files, :data:`CHUNK_ROWS` rows at a time."""
-    import itertools
-
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     chunk_rows = chunk_rows or CHUNK_ROWS
     names = list(sdf.columns)
     kinds = [_kind(f.dataType) for f in sdf.schema.fields]
     schema = pa.schema([pa.field(n, _arrow_type(k)) for n, k in zip(names, kinds, strict=True)])
     rows = sdf.toLocalIterator(prefetchPartitions=False)  # one partition at a time in the driver
+    # Arrow's default pool (mimalloc) keeps what each chunk freed: over 240,000 rows that held
+    # another 30 MB in the driver to the end of the run. The system allocator reuses it.
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        _write_chunks(rows, names, kinds, schema, csv_path, parquet_path, chunk_rows)
+    finally:
+        pa.set_memory_pool(pool)
+
+
+def _write_chunks(rows, names, kinds, schema, csv_path: Path, parquet_path: Path,
+                  chunk_rows: int) -> None:
+    import itertools
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with open(csv_path, "wb") as csv, pq.ParquetWriter(parquet_path, schema) as writer:
         csv.write("\ufeff".encode("utf-8"))
         header = True
