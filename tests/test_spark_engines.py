@@ -241,3 +241,43 @@ def test_bounded_sample_is_exact_up_to_the_bound_and_keeps_strata(both):
     assert 0.05 < part["odd"].mean() < 0.15
     with pytest.raises(ParameterError, match="max_rows"):
         engines.bounded_sample(customers, 0)
+
+
+@pytest.mark.parametrize("table", sorted(analyses.DIMENSION_TABLES))
+def test_a_small_dimension_reads_the_same_from_the_mart(both, small_url, table):
+    pd_eng, sp_eng = both
+    crm = crmlib.connect(small_url)
+    ours = analyses.dimension(pd_eng, crm, table)
+    theirs = analyses.dimension(sp_eng, None, table)
+    assert list(theirs.columns) == list(ours.columns)
+    key = list(ours.columns[:2]) if table == "rep_targets" else [ours.columns[0]]
+    ours, theirs = (f.sort_values(key).reset_index(drop=True) for f in (ours, theirs))
+    for col in ours.columns:  # Spark: text as object, not categories; a nullable int as float
+        left, right = ours[col], theirs[col]
+        if pd.api.types.is_numeric_dtype(left) and pd.api.types.is_numeric_dtype(right):
+            left, right = left.astype("float64"), right.astype("float64")
+        elif isinstance(left.dtype, pd.CategoricalDtype):
+            left = left.astype(object)
+        pd.testing.assert_series_equal(right, left, check_dtype=False, check_exact=False, rtol=1e-12)
+    picked = analyses.dimension(sp_eng, None, table, [ours.columns[0]])
+    assert list(picked.columns) == [ours.columns[0]] and len(picked) == len(ours)
+
+
+def test_dimension_refuses_a_big_table_and_pandas_without_crm(both):
+    pd_eng, sp_eng = both
+    with pytest.raises(ParameterError, match=r"engines.dimension: 'table' must be one of .*got 'customers'"):
+        analyses.dimension(sp_eng, None, "customers")
+    with pytest.raises(ParameterError, match=r"engines.dimension: the pandas engine needs `crm`"):
+        analyses.dimension(pd_eng, None, "channels")
+
+
+def test_spark_readers_import_neither_sqlalchemy_nor_scikit_learn():
+    """The mart's readers and RFM load only what they use (a Spark kernel's memory, issue 14)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, crmlib.mart, crmlib.segments.spark_rfm, crmlib.segments, crmlib.engines.analyses\n"
+            "crmlib.mart.table_path('m', 'fact_sales'); crmlib.segments.rfm_scores\n"
+            "print(sorted(m for m in ('sqlalchemy', 'sklearn', 'scipy', 'pyarrow.parquet') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -39,6 +39,7 @@ __all__ = [
     "data_end",
     "data_gaps",
     "dedup_customers",
+    "dimension",
     "fit_clv",
     "holdout_check",
     "kpi_summary",
@@ -366,6 +367,31 @@ def customer_ends(eng: Engine, view, crm=None, *, where=None, n: int = 3) -> pd.
         names = eng.table("dim_customer").where(F.col("customer_id").isin(ids)).select(*cols).toPandas()
     names = names.assign(customer_id=names["customer_id"].astype("int64")).drop_duplicates("customer_id")
     return ends.merge(names, on="customer_id", how="left")
+
+
+# ---------------------------------------------------------------------- small dimensions
+#: The small dimension tables :func:`dimension` reads, with their mart names.
+DIMENSION_TABLES = {"channels": "dim_channel", "products": "dim_product", "sales_reps": "dim_rep",
+                    "rep_targets": "dim_rep_target", "campaigns": "dim_campaign"}
+
+
+def dimension(eng: Engine, crm, table: str, columns=None) -> pd.DataFrame:
+    """A small dimension table (:data:`DIMENSION_TABLES`) as pandas.
+
+    pandas: ``crm.load(table, columns)``. Spark: the mart's copy, read by Spark, so a Spark report
+    needs only the mart (the driver need not reach the database, nor load its drivers: SQLAlchemy
+    and the ADBC reader cost a kernel about 35 MB). Text columns come back as ``object``, not the
+    categories crmlib.db gives.
+    """
+    if table not in DIMENSION_TABLES:
+        raise ParameterError(f"engines.dimension: 'table' must be one of {sorted(DIMENSION_TABLES)}; "
+                             f"got {table!r}.", name="table")
+    if not eng.is_spark:
+        if crm is None:
+            raise ParameterError("engines.dimension: the pandas engine needs `crm`.", name="crm")
+        return crm.load(table, columns)
+    sdf = eng.table(DIMENSION_TABLES[table])
+    return sdf.select(*columns).toPandas() if columns is not None else sdf.toPandas()
 
 
 # ---------------------------------------------------------------------- overview KPIs

@@ -53,17 +53,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .. import __version__
-from .. import schema as S
 from ..definitions import as_timestamp, line_revenue
 from ..errors import DataContractError, ParameterError
-from ._fs import MartFS
+
+if TYPE_CHECKING:  # the writer's imports load on first use: Spark readers only need table_path
+    from ._fs import MartFS
 
 __all__ = [
     "DEFAULT_OUT",
@@ -260,6 +261,8 @@ def export(url: str | None = None, out: str | Path | None = None, *, since=None,
         from ..db import connect
 
         crm = connect(url)
+    from ._fs import MartFS
+
     since_month = _month_start(since)
     mfs = MartFS(out if out is not None else _default_out())
     result = ExportResult(out=mfs.uri)
@@ -330,6 +333,8 @@ def _check_sources(crm, tables: list[str]) -> dict[str, list[str]]:
     """Check every source table before writing anything; return the extra columns per table."""
     import sqlalchemy as sa
 
+    from .. import schema as S
+
     present = set(crm.tables())
     insp = sa.inspect(crm.engine)
     extras = {}
@@ -356,6 +361,8 @@ def _load(crm, table: str, extra: list[str], **window) -> pd.DataFrame:
         return frame
     # columns beyond the canonical schema: carried as read (crm.load only knows canonical ones)
     import sqlalchemy as sa
+
+    from .. import schema as S
 
     key = [c.name for c in S.metadata.tables[table].primary_key.columns]
     cols = ", ".join(f'"{c}"' for c in [*key, *extra])
@@ -397,6 +404,8 @@ def _write_if_changed(mfs: MartFS, manifest: dict, entry: dict, table: str, part
 
 def _write_partition(mfs: MartFS, table: str, rel: str, frame: pd.DataFrame) -> None:
     """Write into a hidden temp folder, then swap it in: no reader sees half a partition."""
+    import pyarrow.parquet as pq
+
     token = uuid.uuid4().hex[:12]
     tag = rel.replace("/", "__")
     tmp = f"{table}/_tmp-{tag}-{token}" if "/" in rel else f"_tmp-{tag}-{token}"
@@ -509,7 +518,10 @@ def read(out: str | Path | None = None, table: str = "fact_sales", *, months=Non
     CrmlibError
         A fact while ``CRMLIB_FORBID_FACT_LOADS`` is set (see :mod:`crmlib.db`).
     """
+    import pyarrow.parquet as pq
+
     from ..db import check_fact_load
+    from ._fs import MartFS
 
     check_fact_load(table, where="mart.read")  # CRMLIB_FORBID_FACT_LOADS: read facts on Spark
     mfs = MartFS(out if out is not None else _default_out())
