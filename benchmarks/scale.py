@@ -327,8 +327,20 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
         said = out.strip().splitlines() or [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
         row["error"] = (" ".join(said[-1].split())[:300] if said else f"exit {proc.returncode}")
     else:
-        row.update(seconds=summary["duration_s"], recorded_engine=summary.get("engine"))
+        row.update(seconds=summary["duration_s"], recorded_engine=summary.get("engine"),
+                   slowest_cells=_slowest_cells(reports_dir / report / "latest.ipynb"))
     return row
+
+
+def _slowest_cells(path: Path, n: int = 3) -> list[list]:
+    """The ``n`` slowest code cells of an executed notebook: [index, seconds, first line]."""
+    if not path.is_file():
+        return []
+    cells = json.loads(path.read_text())["cells"]
+    timed = [[i, round(float(c["metadata"].get("papermill", {}).get("duration") or 0.0), 1),
+              "".join(c["source"]).strip().splitlines()[0][:70] if "".join(c["source"]).strip() else ""]
+             for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    return sorted(timed, key=lambda t: -t[1])[:n]
 
 
 def plot_reports(rows: list[dict], path: Path, label: str) -> None:
@@ -367,6 +379,37 @@ def plot_reports(rows: list[dict], path: Path, label: str) -> None:
     plt.close(fig)
 
 
+def plot_report_sizes(folder: Path, path: Path) -> bool:
+    """Kernel peak against order lines per report and engine, from every ``reports-*.json``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for f in sorted(folder.glob("reports-*.json")) for r in json.loads(f.read_text())
+            if not r.get("error")]
+    runs = pd.DataFrame(rows)
+    if runs.empty or runs["lines"].nunique() < 2:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for (report, engine), g in runs.groupby(["report", "engine"]):
+        if g["lines"].nunique() < 2:
+            continue
+        g = g.sort_values("lines")
+        ax.plot(g["lines"], g["kernel_peak_mb"], "-" if engine == "spark" else "--", marker="o",
+                label=f"{report} ({engine})")
+    ax.set_xscale("log")
+    ax.set_xlabel("order lines")
+    ax.set_ylabel("notebook kernel peak (MB)")
+    ax.set_title("Kernel peak by data size: pandas grows, Spark's kernel holds bounded results")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def reports_main(args) -> None:
     from crmlib.config import NOTEBOOKS_DIR
 
@@ -384,12 +427,16 @@ def reports_main(args) -> None:
             what = r.get("error") or f"{r['seconds']:.1f} s"
             print(f"{report:<20} {engine:<6} {what:>12}  kernel peak {r['kernel_peak_mb']:.0f} MB"
                   + (f", JVM peak {r['jvm_peak_mb']:.0f} MB" if engine == "spark" else ""), flush=True)
+            for index, seconds, first in r.get("slowest_cells", []):  # where the time goes
+                print(f"{'':<28}cell {index:>2}: {seconds:7.1f} s  {first}", flush=True)
     saved = OUT / f"reports-{args.lines}.json"
     if saved.is_file():  # keep the reports not re-run: --only one report adds to the table
         rows = [r for r in json.loads(saved.read_text()) if r["report"] not in names] + rows
     saved.write_text(json.dumps(rows, indent=2))
     plot_reports(rows, OUT / f"reports-{args.lines}.png", label)
     print(f"plot: {OUT / f'reports-{args.lines}.png'}")
+    if plot_report_sizes(OUT, OUT / "reports-sizes.png"):
+        print(f"plot: {OUT / 'reports-sizes.png'}")
     for report in names:
         pair = {r["engine"]: r for r in rows if r["report"] == report}
         bad = [f"{e}: {r['error']}" for e, r in pair.items() if r.get("error")]
