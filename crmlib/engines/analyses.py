@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import mart as _mart
 from .._validation import check_one_of
 from ..errors import ParameterError
 from . import Engine
@@ -370,9 +371,9 @@ def customer_ends(eng: Engine, view, crm=None, *, where=None, n: int = 3) -> pd.
 
 
 # ---------------------------------------------------------------------- small dimensions
-#: The small dimension tables :func:`dimension` reads, with their mart names.
-DIMENSION_TABLES = {"channels": "dim_channel", "products": "dim_product", "sales_reps": "dim_rep",
-                    "rep_targets": "dim_rep_target", "campaigns": "dim_campaign"}
+#: The small dimension tables :func:`dimension` reads, with their mart names: the mart's
+#: dimensions (:data:`crmlib.mart.DIMENSIONS`) but the customers, which are of customer size.
+DIMENSION_TABLES = {spec.source: name for name, spec in _mart.DIMENSIONS.items() if name != "dim_customer"}
 
 
 def dimension(eng: Engine, crm, table: str, columns=None) -> pd.DataFrame:
