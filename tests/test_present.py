@@ -171,11 +171,7 @@ def test_show_table_displays_html(customers, monkeypatch):
 
 
 def test_import_has_no_heavy_side_effects():
-    import subprocess
-    import sys
+    from import_support import modules_loaded
 
-    code = ("import sys, crmlib.present, crmlib.report, crmlib.cli;"
-            "print(sorted(m for m in ('papermill', 'nbconvert', 'IPython', 'itables', 'matplotlib')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert modules_loaded("import crmlib.present, crmlib.report, crmlib.cli",
+                          ("papermill", "nbconvert", "IPython", "itables", "matplotlib")) == []

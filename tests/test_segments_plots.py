@@ -77,9 +77,6 @@ def test_plot_missing_column():
 
 
 def test_import_does_not_load_matplotlib():
-    import subprocess
-    import sys
+    from import_support import modules_loaded
 
-    code = "import sys, crmlib.segments; print('matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert modules_loaded("import crmlib.segments", ("matplotlib",)) == []

@@ -273,11 +273,8 @@ def test_dimension_refuses_a_big_table_and_pandas_without_crm(both):
 
 def test_spark_readers_import_neither_sqlalchemy_nor_scikit_learn():
     """The mart's readers and RFM load only what they use (a Spark kernel's memory, issue 14)."""
-    import subprocess
-    import sys
+    from import_support import modules_loaded
 
-    code = ("import sys, crmlib.mart, crmlib.segments.spark_rfm, crmlib.segments, crmlib.engines.analyses\n"
-            "crmlib.mart.table_path('m', 'fact_sales'); crmlib.segments.rfm_scores\n"
-            "print(sorted(m for m in ('sqlalchemy', 'sklearn', 'scipy', 'pyarrow.parquet') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = ("import crmlib.mart, crmlib.segments.spark_rfm, crmlib.segments, crmlib.engines.analyses\n"
+            "crmlib.mart.table_path('m', 'fact_sales'); crmlib.segments.rfm_scores")
+    assert modules_loaded(code, ("sqlalchemy", "sklearn", "scipy", "pyarrow.parquet")) == []
