@@ -2,8 +2,10 @@
 
 Configuration, in increasing priority: Spark's own ``$SPARK_CONF_DIR/spark-defaults.conf`` (or
 what ``spark-submit --conf`` set), crmlib's defaults below, the ``CRMLIB_SPARK_MASTER``
-environment variable for the master, then the ``master`` and ``config`` arguments. Nothing is
-downloaded at run time: ``spark.jars.packages`` is refused.
+environment variable for the master, then the ``master`` and ``config`` arguments. A local master
+gets ``spark.driver.memory`` of a quarter of this machine's memory (1 to 8 GB) unless
+spark-defaults.conf, ``PYSPARK_SUBMIT_ARGS`` or ``config`` sets it. Nothing is downloaded at run
+time: ``spark.jars.packages`` is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ DEFAULT_CONFIG = {
 }
 
 _FORBIDDEN = ("spark.jars.packages", "spark.jars.repositories", "spark.jars.ivySettings")
+
+#: a local master runs the executors inside the driver JVM, so the driver heap is all Spark has;
+#: Spark's own 1 GB default ran out at 2M order lines (segmentation's cached customer features
+#: left no room for a broadcast join). A quarter of this machine's memory, within these bounds.
+LOCAL_DRIVER_MEMORY_BOUNDS_MB = (1024, 8192)
 
 
 def java_available() -> bool:
@@ -86,10 +93,42 @@ def get_session(master: str | None = None, *, app_name: str = "crmlib", config: 
     # executors started by a standalone worker on this machine use the same Python
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName(app_name).master(
-        master or os.environ.get("CRMLIB_SPARK_MASTER") or DEFAULT_MASTER)
-    for key, value in {**DEFAULT_CONFIG, **config}.items():
+    master = master or os.environ.get("CRMLIB_SPARK_MASTER") or DEFAULT_MASTER
+    settings = {**DEFAULT_CONFIG, **_local_driver_memory(master), **config}
+    builder = SparkSession.builder.appName(app_name).master(master)
+    for key, value in settings.items():
         builder = builder.config(key, str(value))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def _local_driver_memory(master: str) -> dict:
+    """``{"spark.driver.memory": ...}`` for a local master, unless Spark's own configuration sets it.
+
+    A quarter of physical memory within :data:`LOCAL_DRIVER_MEMORY_BOUNDS_MB`; the heap is only
+    reserved, the JVM commits it as Spark needs it.
+    """
+    if not master.startswith("local") or _spark_defaults_set("spark.driver.memory") \
+            or "--driver-memory" in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        return {}
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):  # not POSIX: keep Spark's default
+        return {}
+    low, high = LOCAL_DRIVER_MEMORY_BOUNDS_MB
+    return {"spark.driver.memory": f"{min(max(total_mb // 4, low), high)}m"}
+
+
+def _spark_defaults_set(key: str) -> bool:
+    """True if ``$SPARK_CONF_DIR`` (or ``$SPARK_HOME/conf``) spark-defaults.conf sets ``key``."""
+    folder = os.environ.get("SPARK_CONF_DIR") or (
+        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None)
+    if not folder:
+        return False
+    try:
+        with open(os.path.join(folder, "spark-defaults.conf"), encoding="utf-8") as fh:
+            return any(line.split(None, 1)[0].split("=")[0] == key
+                       for line in fh if line.strip() and not line.lstrip().startswith("#"))
+    except OSError:
+        return False
