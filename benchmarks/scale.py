@@ -446,7 +446,7 @@ def reports_main(args) -> None:
         p, sp = pair["pandas"], pair["spark"]
         t = p["seconds"] / sp["seconds"]
         m = p["kernel_peak_mb"] / sp["kernel_peak_mb"] if sp["kernel_peak_mb"] else float("nan")
-        print(f"ratio report {report}, {label} lines, spark vs pandas: time {t:.2g}x, memory {m:.2g}x"
+        print(f"ratio report {report}, {label} lines, spark vs pandas: time {t:.2g}x, memory {m:.3g}x"
               f"  (kernel {p['kernel_peak_mb']:.0f} MB vs {sp['kernel_peak_mb']:.0f} MB, "
               f"Spark JVM {sp['jvm_peak_mb']:.0f} MB; {p['seconds']:.0f} s vs {sp['seconds']:.0f} s)")
 

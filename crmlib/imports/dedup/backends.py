@@ -22,8 +22,14 @@ def database_api(backend: str, spark=None):
         from ...spark.session import get_session  # crmlib's one session helper
 
         session = spark if spark is not None else get_session()
-        # persist (not checkpoint) to cut lineage: needs no checkpoint directory on the cluster
-        return SparkAPI(spark_session=session, register_udfs_automatically=False, break_lineage_method="persist")
+        # persist (not checkpoint) to cut lineage: needs no checkpoint directory on the cluster.
+        # splink repartitions its pair tables to half of spark.sql.shuffle.partitions (100 by
+        # default) and every EM iteration then runs that many tasks: at 80,000 customers on 2
+        # cores each iteration took ~8 s and the fit over 30 minutes. The pairs of a bounded
+        # customer sample are a few million rows: two partitions a core are enough.
+        partitions = 2 * max(1, session.sparkContext.defaultParallelism)
+        return SparkAPI(spark_session=session, register_udfs_automatically=False, break_lineage_method="persist",
+                        num_partitions_on_repartition=partitions)
     import duckdb
     from splink import DuckDBAPI
 
