@@ -48,3 +48,17 @@ def test_spark_recovers_the_hard_duplicates(both, planted):
     score = score_against_truth(spark.id_map_, planted["truth_duplicates"])
     assert score["precision"] >= 0.95 and score["recall"] >= 0.95, score
     assert spark.converged_
+
+
+def test_pair_tables_get_two_partitions_a_core(spark):
+    """splink's own default (half of spark.sql.shuffle.partitions, 100 out of the box) made every
+    EM iteration run 100 tasks: the 2M-line data_quality report timed out on 2 cores."""
+    from crmlib.imports.dedup import backends
+
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "200")
+    try:
+        api = backends.database_api("spark", spark)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+    assert api.num_partitions_on_repartition == 2 * spark.sparkContext.defaultParallelism
