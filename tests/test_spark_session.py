@@ -13,8 +13,11 @@ from crmlib.spark import session
 
 def _quarter_of_ram_mb() -> int:
     low, high = session.LOCAL_DRIVER_MEMORY_BOUNDS_MB
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    return min(max(total // 4, low), high)
+    return min(max(session._usable_memory_mb() // 4, low), high)
+
+
+def _physical_mb() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
 @pytest.fixture
@@ -27,6 +30,30 @@ def no_spark_conf(monkeypatch, tmp_path):
 @pytest.mark.parametrize("master", ["local[*]", "local[2]", "local"])
 def test_local_master_gets_a_quarter_of_memory_within_bounds(no_spark_conf, master):
     assert session._local_driver_memory(master) == {"spark.driver.memory": f"{_quarter_of_ram_mb()}m"}
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("2147483648\n", 2048),  # a 2 GB container
+    ("max\n", None),          # cgroup v2 without a limit
+    ("9223372036854771712\n", None),  # cgroup v1 without a limit: larger than the machine
+])
+def test_a_container_limit_below_physical_memory_counts(monkeypatch, tmp_path, content, expected):
+    limit = tmp_path / "memory.max"
+    limit.write_text(content)
+    monkeypatch.setattr(session, "_CGROUP_LIMITS", (str(limit), "/nonexistent"))
+    assert session._usable_memory_mb() == (expected if expected is not None else _physical_mb())
+
+
+def test_no_cgroup_file_means_physical_memory(monkeypatch):
+    monkeypatch.setattr(session, "_CGROUP_LIMITS", ("/nonexistent/a", "/nonexistent/b"))
+    assert session._usable_memory_mb() == _physical_mb()
+
+
+def test_a_small_container_gets_the_floor(no_spark_conf, monkeypatch, tmp_path):
+    limit = tmp_path / "memory.max"
+    limit.write_text(str(2 * 2**30))  # 2 GB: a quarter is 512 MB, below Spark's own 1 GB
+    monkeypatch.setattr(session, "_CGROUP_LIMITS", (str(limit),))
+    assert session._local_driver_memory("local[*]") == {"spark.driver.memory": "1024m"}
 
 
 @pytest.mark.parametrize("master", ["spark://host:7077", "yarn", "k8s://https://host:443"])
