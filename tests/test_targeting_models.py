@@ -112,6 +112,28 @@ def test_cross_fit_keeps_customers_together(data):
         tg.cross_fit_predict(frame, {"il": tg.InteractionLogit()}, folds=1)
 
 
+def test_interaction_logit_design_built_in_blocks_is_the_whole_design(data, monkeypatch):
+    """The design is filled (and scored) block by block to bound memory; the blocks must add up to
+    the design stacked whole: [B(x), t, B(x) t]."""
+    from crmlib.targeting import uplift
+
+    frame, _ = data
+    t, y = frame["treatment"], frame["converted"]
+    whole = uplift.InteractionLogit().fit(frame, t, y)
+    monkeypatch.setattr(uplift, "DESIGN_BLOCK_ROWS", 7)  # 4,000 rows: 572 blocks, the last one short
+    blocks = uplift.InteractionLogit().fit(frame, t, y)
+    np.testing.assert_array_equal(blocks.logit_.coef_, whole.logit_.coef_)
+    values = frame[tg.MODEL_FEATURES].to_numpy(float)
+    basis = whole.splines_.transform(uplift._signed_log(values))
+    treated = t.to_numpy(float)[:, None]
+    np.testing.assert_array_equal(blocks._design(values, t), np.hstack([basis, treated, basis * treated]))
+    stacked = {arm: whole.logit_.predict_proba(np.hstack([basis, np.full_like(treated, arm), basis * arm]))[:, 1]
+               for arm in (0.0, 1.0)}
+    out = blocks.predict_outcomes(frame)
+    np.testing.assert_allclose(out["p_control"], stacked[0.0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out["p_treated"], stacked[1.0], rtol=0, atol=1e-15)
+
+
 def test_fit_does_not_change_the_input(data):
     frame, _ = data
     before = frame.copy()

@@ -54,6 +54,11 @@ LEARNERS = ("ensemble", "dr_learner", "x_learner", "two_model", "interaction_log
 MODELS = ("auto", *LEARNERS, "propensity")
 
 
+# rows of the interaction logit's spline design built (and scored) at a time: 16,384 rows of
+# 137 columns are 18 MB
+DESIGN_BLOCK_ROWS = 16_384
+
+
 def _signed_log(a: np.ndarray) -> np.ndarray:
     return np.sign(a) * np.log1p(np.abs(a))
 
@@ -144,15 +149,28 @@ class InteractionLogit(ModelChecks):
         return self
 
     def _design(self, values, t):
-        basis = self.splines_.transform(_signed_log(values))
-        t = np.asarray(t, dtype=float)[:, None]
-        return np.hstack([basis, t, basis * t])
+        """``[B(x), t, B(x) t]``, filled block by block (built whole, the basis, its product with
+        ``t`` and the stacked copy were held at once: +460 MB to fit 200,000 rows, now +215)."""
+        k = self.splines_.n_features_out_
+        t = np.asarray(t, dtype=float)
+        design = np.empty((len(values), 2 * k + 1))
+        for start in range(0, len(values), DESIGN_BLOCK_ROWS):
+            rows = slice(start, start + DESIGN_BLOCK_ROWS)
+            basis = self.splines_.transform(_signed_log(values[rows]))
+            design[rows, :k] = basis
+            design[rows, k] = t[rows]
+            np.multiply(basis, t[rows, None], out=design[rows, k + 1:])
+        return design
 
     def _outcomes(self, values):
-        n = len(values)
+        # scored a block at a time: the design is never needed whole to predict
+        p0, p1 = np.empty(len(values)), np.empty(len(values))
         with threadpool_limits(1):
-            p0 = self.logit_.predict_proba(self._design(values, np.zeros(n)))[:, 1]
-            p1 = self.logit_.predict_proba(self._design(values, np.ones(n)))[:, 1]
+            for start in range(0, len(values), DESIGN_BLOCK_ROWS):
+                rows = slice(start, start + DESIGN_BLOCK_ROWS)
+                block = values[rows]
+                p0[rows] = self.logit_.predict_proba(self._design(block, np.zeros(len(block))))[:, 1]
+                p1[rows] = self.logit_.predict_proba(self._design(block, np.ones(len(block))))[:, 1]
         return p0, p1
 
 
