@@ -150,7 +150,7 @@ class InteractionLogit(ModelChecks):
 
     def _design(self, values, t):
         """``[B(x), t, B(x) t]``, filled block by block (built whole, the basis, its product with
-        ``t`` and the stacked copy were held at once: +460 MB to fit 200,000 rows, now +215)."""
+        ``t`` and the stacked copy were held at once: +460 MB to fit 200,000 rows, now +246)."""
         k = self.splines_.n_features_out_
         t = np.asarray(t, dtype=float)
         design = np.empty((len(values), 2 * k + 1))
