@@ -94,10 +94,73 @@ def test_a_writer_killed_with_sigkill_leaves_whole_lines(tmp_path):
     proc.send_signal(signal.SIGKILL)  # mid-run: it is appending 2 MB lines in a loop
     proc.wait(timeout=30)
     raw = lines(tmp_path)
-    assert len(raw) >= 3
-    assert all(line.endswith(b"\n") and json.loads(line)["payload"] == "k" * 2_000_000 for line in raw)
+    whole = [line for line in raw if line.endswith(b"\n")]
+    assert len(whole) >= 3 and all(json.loads(line)["payload"] == "k" * 2_000_000 for line in whole)
+    # Linux may stop a 2 MB write part-way for SIGKILL; then the journal holds the whole line
+    killed_mid_line = len(whole) < len(raw)
+    assert not killed_mid_line or audit.journal_path(tmp_path).is_file()
+    records, torn = audit.read_log(tmp_path)  # a reader sees whole lines only, without writing
+    assert torn == 0 and [r["i"] for r in records] == list(range(len(records)))
+    assert len(records) in (len(whole), len(whole) + 1)
+    assert all(r["payload"] == "k" * 2_000_000 for r in records)
+    audit.append(tmp_path, {"event": "run", "report": "next", "i": len(records)})
+    after = lines(tmp_path)  # the next writer completed or dropped the killed one's line
+    assert all(line.endswith(b"\n") for line in after) and len(after) == len(records) + 1
+    assert [json.loads(line)["i"] for line in after] == list(range(len(after)))
+    assert not audit.journal_path(tmp_path).exists()
+
+
+def _killed_at(folder: Path, stage: str) -> bytes:
+    """Leave the log as a writer killed at ``stage`` of appending its third line would."""
+    for i in range(2):
+        audit.append(folder, {"event": "run", "report": "r", "i": i})
+    data = (json.dumps({"event": "run", "report": "r", "i": 2, "payload": "x" * 50_000}) + "\n").encode()
+    path = folder / audit.AUDIT_FILE
+    if stage != "before journal":
+        audit._write_journal(audit.journal_path(folder), path.stat().st_size, data)
+    written = {"before journal": 0, "journaled": 0, "torn": 30_001, "written": len(data)}[stage]
+    with open(path, "ab") as fh:
+        fh.write(data[:written])
+    return data
+
+
+@pytest.mark.parametrize("stage", ["before journal", "journaled", "torn", "written"])
+def test_a_writer_killed_at_any_stage_leaves_its_whole_line_or_none(tmp_path, stage):
+    data = _killed_at(tmp_path, stage)
+    expected = [0, 1] if stage == "before journal" else [0, 1, 2]
     records, torn = audit.read_log(tmp_path)
-    assert torn == 0 and len(records) == len(raw)
+    assert torn == 0 and [r["i"] for r in records] == expected
+    assert records[-1] == json.loads(data) or stage == "before journal"
+    audit.append(tmp_path, {"event": "run", "report": "r", "i": len(expected)})
+    raw = lines(tmp_path)
+    assert all(line.endswith(b"\n") for line in raw)
+    assert [json.loads(line)["i"] for line in raw] == expected + [len(expected)]
+    assert not audit.journal_path(tmp_path).exists()
+    assert audit.read_log(tmp_path) == ([json.loads(line) for line in raw], 0)
+
+
+def test_a_journal_never_cuts_lines_it_did_not_write(tmp_path):
+    # a journal whose offset does not match the log (restored from a backup, say) keeps every line
+    for i in range(3):
+        audit.append(tmp_path, {"event": "run", "report": "r", "i": i})
+    before = lines(tmp_path)
+    stray = (json.dumps({"event": "run", "report": "r", "i": 3}) + "\n").encode()
+    audit._write_journal(audit.journal_path(tmp_path), len(before[0]), stray)
+    assert [r["i"] for r in audit.read_log(tmp_path)[0]] == [0, 1, 2, 3]
+    audit.append(tmp_path, {"event": "run", "report": "r", "i": 4})
+    assert lines(tmp_path)[:3] == before
+    assert [json.loads(line)["i"] for line in lines(tmp_path)] == [0, 1, 2, 3, 4]
+
+
+def test_a_write_that_fails_leaves_no_line(tmp_path, monkeypatch):
+    audit.append(tmp_path, {"event": "run", "report": "r", "i": 0})
+    real = os.write
+    monkeypatch.setattr(audit.os, "write", lambda fd, data: real(fd, data[: len(data) // 2]))
+    with pytest.raises(OSError, match="wrote"):
+        audit.append(tmp_path, {"event": "run", "report": "r", "i": 1, "payload": "y" * 1000})
+    monkeypatch.undo()
+    assert [json.loads(line)["i"] for line in lines(tmp_path)] == [0]
+    assert not audit.journal_path(tmp_path).exists()
 
 
 def test_a_torn_line_is_skipped_and_the_next_starts_on_its_own_line(tmp_path):

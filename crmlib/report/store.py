@@ -11,7 +11,8 @@ Layout (``REPORTS`` is ``reports/`` by default)::
     REPORTS/runs/<report>/<run id>/<report>.html    stakeholder HTML,
     REPORTS/runs/<report>/<run id>/summary.json     and summary (status, error, metrics, ...)
     REPORTS/runs/<report>/<run id>/lists/           and its lists (pruned with the run)
-    REPORTS/.locks/                                 lock files (one per report, one for the index)
+    REPORTS/.locks/                                 lock files (one per report, one for the index,
+                                                    one for the audit log and its journal)
 
 A run id is the UTC start time, ``20250131T020000Z`` (``_2``, ``_3`` ... appended if taken). Folders
 whose name starts with a dot are unfinished runs and are never listed.
@@ -51,7 +52,7 @@ def lock_path(reports_dir: Path, name: str) -> Path:
     return folder / f"{name}.lock"
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
