@@ -30,8 +30,9 @@ lines / LINES_PER_CUSTOMER customers; the lines it really has are printed), expo
 runs each report with ``crmlib run`` on pandas and on Spark (``--spark-master``, default
 local[*]; the mart passed with ``-p mart``, so the export is not timed). While a report runs,
 psutil polls the runner's child processes every 0.2 s and keeps apart the peak resident set of
-the notebook kernel's Python process (the ipykernel child) and of the Spark driver JVM it starts.
-Time is the run's ``duration_s`` (kernel start-up and every cell). Per report it prints
+the notebook kernel's Python process (the ipykernel child), of the Spark driver JVM it starts,
+and of the PySpark Python workers together (pandas UDFs run there; in local mode they sit beside
+the kernel, on a cluster they are on the executors). Time is the run's ``duration_s`` (kernel start-up and every cell). Per report it prints
 ``ratio report NAME, 2M lines, spark vs pandas: time Tx, memory Mx`` (time: pandas seconds /
 Spark seconds; memory: pandas kernel peak / Spark kernel peak; above 1: Spark is better) and
 writes ``reports-<lines>.json`` under benchmarks/out/scale/.
@@ -266,7 +267,8 @@ def report_data(lines: int) -> tuple[str, Path, int]:
 
 
 def _role(proc) -> str | None:
-    """'kernel' for an ipykernel process, 'jvm' for a Java one, else None."""
+    """'kernel' for an ipykernel process, 'jvm' for a Java one, 'workers' for a PySpark Python
+    worker (pandas UDFs run there, beside the kernel), else None."""
     try:
         cmd = " ".join(proc.cmdline())
         name = proc.name()
@@ -276,6 +278,8 @@ def _role(proc) -> str | None:
         return "kernel"
     if name == "java" or cmd.split(" ", 1)[0].endswith("/java"):
         return "jvm"
+    if "pyspark.daemon" in cmd or "pyspark.worker" in cmd:
+        return "workers"
     return None
 
 
@@ -289,7 +293,7 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
     if engine == "spark":
         cmd += ["--engine", "spark", "--spark-master", master, "-p", "mart", str(mart_dir)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peaks = {"kernel": 0, "jvm": 0}
+    peaks = {"kernel": 0, "jvm": 0, "workers": 0}
     done = threading.Event()
 
     def sample():
@@ -299,14 +303,20 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
                 children = root.children(recursive=True)
             except psutil.NoSuchProcess:
                 break
+            workers = 0  # the workers run side by side: their peak is that of their sum
             for child in children:
                 role = _role(child)
                 if role is None:
                     continue
                 try:
-                    peaks[role] = max(peaks[role], child.memory_info().rss)
+                    rss = child.memory_info().rss
                 except psutil.NoSuchProcess:
-                    pass
+                    continue
+                if role == "workers":
+                    workers += rss
+                else:
+                    peaks[role] = max(peaks[role], rss)
+            peaks["workers"] = max(peaks["workers"], workers)
             time.sleep(0.2)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -319,7 +329,8 @@ def run_report(report: str, engine: str, url: str, mart_dir: Path, reports_dir: 
     done.set()
     thread.join()
     row = {"report": report, "engine": engine, "kernel_peak_mb": peaks["kernel"] / 2**20,
-           "jvm_peak_mb": peaks["jvm"] / 2**20, "exit": proc.returncode}
+           "jvm_peak_mb": peaks["jvm"] / 2**20, "workers_peak_mb": peaks["workers"] / 2**20,
+           "exit": proc.returncode}
     latest = reports_dir / report / "latest.json"
     summary = json.loads(latest.read_text()) if latest.is_file() and proc.returncode == 0 else None
     if summary is None:
@@ -426,7 +437,8 @@ def reports_main(args) -> None:
             rows.append(r)
             what = r.get("error") or f"{r['seconds']:.1f} s"
             print(f"{report:<20} {engine:<6} {what:>12}  kernel peak {r['kernel_peak_mb']:.0f} MB"
-                  + (f", JVM peak {r['jvm_peak_mb']:.0f} MB" if engine == "spark" else ""), flush=True)
+                  + (f", JVM peak {r['jvm_peak_mb']:.0f} MB, Python workers {r['workers_peak_mb']:.0f} MB"
+                     if engine == "spark" else ""), flush=True)
             for index, seconds, first in r.get("slowest_cells", []):  # where the time goes
                 print(f"{'':<28}cell {index:>2}: {seconds:7.1f} s  {first}", flush=True)
     saved = OUT / f"reports-{args.lines}.json"
@@ -448,7 +460,8 @@ def reports_main(args) -> None:
         m = p["kernel_peak_mb"] / sp["kernel_peak_mb"] if sp["kernel_peak_mb"] else float("nan")
         print(f"ratio report {report}, {label} lines, spark vs pandas: time {t:.2g}x, memory {m:.3g}x"
               f"  (kernel {p['kernel_peak_mb']:.0f} MB vs {sp['kernel_peak_mb']:.0f} MB, "
-              f"Spark JVM {sp['jvm_peak_mb']:.0f} MB; {p['seconds']:.0f} s vs {sp['seconds']:.0f} s)")
+              f"Spark JVM {sp['jvm_peak_mb']:.0f} MB, Python workers {sp.get('workers_peak_mb', 0):.0f} MB; "
+              f"{p['seconds']:.0f} s vs {sp['seconds']:.0f} s)")
 
 
 def main() -> None:

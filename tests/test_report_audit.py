@@ -89,7 +89,8 @@ def test_a_writer_killed_with_sigkill_leaves_whole_lines(tmp_path):
                             env=env())
     path = tmp_path / audit.AUDIT_FILE
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not path.is_file() or path.stat().st_size < 6_000_000):
+    # past 6.1 MB the fourth line has begun, so three are whole (each is 2,000,0xx bytes)
+    while time.monotonic() < deadline and (not path.is_file() or path.stat().st_size < 6_100_000):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)  # mid-run: it is appending 2 MB lines in a loop
     proc.wait(timeout=30)
