@@ -153,6 +153,21 @@ def test_a_journal_never_cuts_lines_it_did_not_write(tmp_path):
     assert [json.loads(line)["i"] for line in lines(tmp_path)] == [0, 1, 2, 3, 4]
 
 
+def test_a_reader_leaves_out_a_journal_past_what_it_read(tmp_path, monkeypatch):
+    # between the reader's look at the size and at the journal, one writer finished and the next
+    # journaled: the reader shows neither, not the second without the first
+    for i in range(2):
+        audit.append(tmp_path, {"event": "run", "report": "r", "i": i})
+    size = (tmp_path / audit.AUDIT_FILE).stat().st_size
+    audit.append(tmp_path, {"event": "run", "report": "r", "i": 2})
+    late = (json.dumps({"event": "run", "report": "r", "i": 3}) + "\n").encode()
+    audit._write_journal(audit.journal_path(tmp_path), (tmp_path / audit.AUDIT_FILE).stat().st_size, late)
+    real = os.fstat
+    monkeypatch.setattr(audit.os, "fstat", lambda fd: os.stat_result(
+        (*real(fd)[:6], size, *real(fd)[7:])))
+    assert [r["i"] for r in audit.read_log(tmp_path)[0]] == [0, 1]
+
+
 def test_a_write_that_fails_leaves_no_line(tmp_path, monkeypatch):
     audit.append(tmp_path, {"event": "run", "report": "r", "i": 0})
     real = os.write

@@ -107,7 +107,7 @@ def _read_journal(path: Path) -> tuple[int, bytes] | None:
     """``(offset, data)`` of a journal, or None when there is none (or it is not one of ours)."""
     try:
         blob = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # none, or a reader not allowed into .locks: it sees a torn piece, skipped
         return None
     header, sep, data = blob.partition(b"\n")
     try:
@@ -242,7 +242,10 @@ def read_log(reports_dir: str | Path, *, since: str | None = None, report: str |
             fh.seek(offset)
             return fh.read(n)
 
-        cut, pending = _plan(size, read_at, _read_journal(journal_path(reports_dir)))
+        pending = _read_journal(journal_path(reports_dir))
+        if pending is not None and pending[0] > size:
+            pending = None  # a later writer's: it follows lines this read does not include
+        cut, pending = _plan(size, read_at, pending)
         fh.seek(0)
         raws = _lines_before(fh, cut)
         for raw in itertools.chain(raws, [pending.lstrip(b"\n")] if pending else []):
